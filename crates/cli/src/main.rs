@@ -1,0 +1,3 @@
+//! `tim`: the command-line tool (filled in by a later issue).
+
+fn main() {}

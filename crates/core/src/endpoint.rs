@@ -1,0 +1,132 @@
+//! The one trait every endpoint implements, and the data the spec records about each.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::envelope::Envelope;
+use crate::generated::ErrorCode;
+use crate::validate::Validate;
+
+/// One REST command of the API, e.g. [`GetTag`](crate::endpoints::GetTag) for
+/// `v4/all_member_push/im_get_tag`. Implemented by generated code only.
+///
+/// ```
+/// use tim_core::{Endpoint, endpoints::{GetTag, Push}};
+/// assert_eq!(GetTag::INFO.command, "im_get_tag");
+/// assert_eq!(GetTag::INFO.path(), "/v4/all_member_push/im_get_tag");
+/// assert!(GetTag::INFO.idempotent);
+/// assert!(!Push::INFO.idempotent);
+/// ```
+pub trait Endpoint: Copy + Default + Debug + Send + Sync + 'static {
+    /// The request body.
+    type Request: Serialize
+        + DeserializeOwned
+        + Validate
+        + Clone
+        + Debug
+        + PartialEq
+        + Send
+        + Sync
+        + 'static;
+    /// The response body (envelope fields included).
+    type Response: Serialize
+        + DeserializeOwned
+        + Envelope
+        + Clone
+        + Debug
+        + PartialEq
+        + Send
+        + Sync
+        + 'static;
+    /// The endpoint's own error codes, with catch-alls for public and unknown codes.
+    type ErrorCode: From<i64> + Into<i64> + Copy + Debug + Eq + Send + Sync + 'static;
+    /// What the spec says about the endpoint.
+    const INFO: &'static EndpointInfo;
+}
+
+/// What the spec records about an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointInfo {
+    /// The Rust name, e.g. `GetTag`.
+    pub name: &'static str,
+    /// The service path segment, e.g. `all_member_push`.
+    pub service: &'static str,
+    /// The command, e.g. `im_get_tag`.
+    pub command: &'static str,
+    /// One-line description.
+    pub doc: &'static str,
+    /// Whether repeating the call is harmless (so an ambiguous failure may be retried).
+    pub idempotent: bool,
+    /// Documented call frequency.
+    pub rate: RateLimit,
+    /// For batch endpoints: the list that is chunked and its documented maximum per call.
+    pub batch: Option<BatchInfo>,
+    /// The error codes the endpoint's page documents.
+    pub errors: &'static [ErrorCode],
+}
+
+impl EndpointInfo {
+    /// The URL path: `/v4/<service>/<command>`.
+    pub fn path(&self) -> String {
+        format!("/v4/{}/{}", self.service, self.command)
+    }
+}
+
+/// A documented call frequency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Calls per second.
+    pub per_second: Option<u32>,
+    /// Calls per day.
+    pub per_day: Option<u32>,
+    /// Consecutive calls must be more than this apart.
+    pub min_interval: Option<Duration>,
+}
+
+/// Which list of a request batch helpers split, and into chunks of what size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchInfo {
+    /// Wire name of the request list, e.g. `To_Account`.
+    pub request_field: &'static str,
+    /// Wire name of the response list that is merged across chunks, if any.
+    pub response_field: Option<&'static str>,
+    /// Most items per call.
+    pub max_items: usize,
+}
+
+/// An endpoint whose request is one list of independent items (accounts, or per-user entries),
+/// so that any number of items can be sent in documented-size chunks.
+///
+/// ```
+/// use tim_core::{Batch, endpoints::{GetTag, GetTagResponse}};
+/// let req = GetTag::request_from_items(vec!["a".to_string(), "b".to_string()]);
+/// assert_eq!(req.to_account, ["a", "b"]);
+/// assert_eq!(GetTag::MAX_ITEMS, 100);
+/// ```
+pub trait Batch: Endpoint {
+    /// One element of the chunked list.
+    type Item: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
+    /// Most items per call.
+    const MAX_ITEMS: usize;
+    /// A request carrying exactly `items`.
+    fn request_from_items(items: Vec<Self::Item>) -> Self::Request;
+    /// The items of a request.
+    fn items(request: &Self::Request) -> &[Self::Item];
+    /// Appends the results of `next` (a later chunk) to `acc`.
+    fn merge(acc: &mut Self::Response, next: Self::Response);
+}
+
+/// Something to do with an endpoint type chosen at run time, e.g. from a command name.
+/// See [`Command::visit`](crate::Command::visit).
+pub trait EndpointVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Called with the endpoint type.
+    fn visit<E: Endpoint>(self) -> Self::Output;
+}

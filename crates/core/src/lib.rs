@@ -1,0 +1,54 @@
+//! # tim-core
+//!
+//! The transport-agnostic core of tim-rs, the Rust SDK for Tencent Cloud Chat's (TIM) server
+//! REST API, starting with the "push to all users" family (`v4/all_member_push/*`).
+//!
+//! It does no I/O: it turns a typed call into an [`http::Request`] ([`build_request`]) and an
+//! HTTP status plus body bytes back into a typed result ([`decode`]). It also owns UserSig
+//! ([`usersig`], [`Signer`]), regions ([`Region`], [`BaseUrl`]), the envelope, typed error codes
+//! ([`ErrorCode`]), the documented limits ([`Validate`]) and retry classification
+//! ([`RetryClass`]). Clocks and random numbers are passed in, never read here.
+//!
+//! The endpoint types in [`endpoints`] and [`types`], [`ErrorCode`], [`Region`] and [`Command`]
+//! are generated from `spec/` by `cargo xtask regenerate`.
+//!
+//! ```
+//! use http::StatusCode;
+//! use tim_core::{Auth, Region, SecretKey, Signer, build_request, decode, endpoints::{GetTag, GetTagRequest}};
+//!
+//! let signer = Signer::with_key(1400000000, "administrator", SecretKey::new("key"));
+//! let now = 1_700_000_000; // your clock
+//! let sig = signer.usersig(now);
+//! let auth = Auth { sdkappid: signer.sdkappid(), identifier: signer.identifier(), usersig: &sig };
+//! let request = build_request::<GetTag>(&Region::China.into(), &auth, 42, &GetTagRequest::new(vec!["u1".into()]))?;
+//! // ... send `request` with any HTTP client, then:
+//! let answer = decode::<GetTag>(StatusCode::OK, br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","UserTags":[]}"#)?;
+//! assert!(answer.user_tags.is_empty());
+//! # Ok::<(), tim_core::Error>(())
+//! ```
+
+mod codec;
+mod endpoint;
+mod envelope;
+mod error;
+mod secret;
+mod signer;
+mod url;
+pub mod usersig;
+mod validate;
+
+#[rustfmt::skip]
+mod generated;
+
+pub use codec::{Auth, build_request, decode, encode_body};
+pub use endpoint::{Batch, BatchInfo, Endpoint, EndpointInfo, EndpointVisitor, RateLimit};
+pub use envelope::{ActionStatus, BareEnvelope, Envelope};
+pub use error::{ApiError, DecodeErrorKind, Error, RetryClass, Sent, TransportError};
+pub use generated::{Command, ErrorCode, ErrorScope, Region, UnknownRegion, endpoints, types};
+pub use secret::{SecretKey, UserSig, redact_url};
+pub use signer::Signer;
+pub use url::{BaseUrl, BaseUrlError};
+pub use validate::{FieldPath, Limit, LimitError, Validate};
+
+pub use bytes;
+pub use http;

@@ -1,0 +1,1 @@
+//! tim-emulator: filled in by a later issue.

@@ -1,0 +1,1 @@
+//! tim-hyper: filled in by a later issue.

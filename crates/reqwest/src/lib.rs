@@ -1,0 +1,1 @@
+//! tim-reqwest: filled in by a later issue.
