@@ -1,1 +1,4 @@
-//! Cross-crate tests live in `it/`; this library is empty.
+#![doc = include_str!("../../README.md")]
+//!
+//! (This crate holds the cross-crate tests in `it/`; its docs are the workspace README, so that
+//! every Rust example in the README is compiled and run by `cargo test --workspace`.)

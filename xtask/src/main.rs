@@ -274,7 +274,12 @@ mod tests {
             std::fs::write(&expected_path, endpoints).unwrap();
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap();
-        if let Some((i, (got, want))) = endpoints.lines().zip(expected.lines()).enumerate().find(|(_, (a, b))| a != b) {
+        if let Some((i, (got, want))) = endpoints
+            .lines()
+            .zip(expected.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+        {
             panic!(
                 "generator output for xtask/tests/fixtures/tiny.json changed at line {}:\n  now:  {got}\n  was:  {want}\nrerun with UPDATE_FIXTURES=1 and review the diff",
                 i + 1
