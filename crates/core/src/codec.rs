@@ -133,9 +133,8 @@ pub fn decode<E: Endpoint>(status: StatusCode, body: &[u8]) -> Result<E::Respons
         Ok(resp) if resp.is_success() => Ok(resp),
         Ok(resp) => Err(api_error(resp.error_code(), resp.error_info())),
         Err(e) if e.is_eof() => Err(decode_error(DecodeErrorKind::Truncated, Some(e))),
-        Err(e) if e.is_syntax() || first != b'{' => {
-            Err(decode_error(DecodeErrorKind::NotJson, Some(e)))
-        }
+        Err(e) if e.is_syntax() => Err(decode_error(DecodeErrorKind::NotJson, Some(e))),
+        Err(e) if first != b'{' => Err(decode_error(DecodeErrorKind::Shape, Some(e))),
         Err(e) => match serde_json::from_slice::<BareEnvelope>(body) {
             // A failure envelope whose payload fields do not match is still an API error.
             Ok(env) if !env.is_success() => Err(api_error(env.error_code, &env.error_info)),
@@ -147,4 +146,101 @@ pub fn decode<E: Endpoint>(status: StatusCode, body: &[u8]) -> Result<E::Respons
 fn api_error(code: i64, info: &str) -> Error {
     // `ActionStatus: FAIL` with code 0 is not documented; keep it an error with code 0.
     Error::Api(ApiError::new(code, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoints::{GetTag, Push};
+    use crate::generated::ErrorCode;
+
+    fn kind(r: Result<impl std::fmt::Debug, Error>) -> DecodeErrorKind {
+        match r {
+            Err(Error::Decode { kind, .. }) => kind,
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_bodies_get_distinct_kinds() {
+        assert_eq!(
+            kind(decode::<GetTag>(StatusCode::OK, b"")),
+            DecodeErrorKind::Empty
+        );
+        assert_eq!(
+            kind(decode::<GetTag>(StatusCode::OK, b" \n ")),
+            DecodeErrorKind::Empty
+        );
+        assert_eq!(
+            kind(decode::<GetTag>(
+                StatusCode::OK,
+                br#"{"ActionStatus":"OK","Err"#
+            )),
+            DecodeErrorKind::Truncated
+        );
+        assert_eq!(
+            kind(decode::<GetTag>(
+                StatusCode::OK,
+                b"<html><body>oops</body></html>"
+            )),
+            DecodeErrorKind::NotJson
+        );
+        assert_eq!(
+            kind(decode::<GetTag>(StatusCode::OK, b"[1,2]")),
+            DecodeErrorKind::Shape
+        );
+        assert_eq!(
+            kind(decode::<GetTag>(StatusCode::OK, br#"{"ErrorCode":0}"#)),
+            DecodeErrorKind::Shape
+        );
+        assert_eq!(
+            kind(decode::<Push>(
+                StatusCode::OK,
+                br#"{"ActionStatus":"OK","ErrorCode":0}"#
+            )),
+            DecodeErrorKind::Shape,
+        );
+    }
+
+    #[test]
+    fn failures_are_api_errors_even_when_the_payload_is_odd() {
+        let e = decode::<GetTag>(
+            StatusCode::OK,
+            br#"{"ActionStatus":"FAIL","ErrorCode":91000,"ErrorInfo":"x","UserTags":"not a list"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.api_code(), Some(ErrorCode::InternalError));
+        let e = decode::<GetTag>(
+            StatusCode::OK,
+            br#"{"ActionStatus":"OK","ErrorCode":70001,"ErrorInfo":""}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.api_code(), Some(ErrorCode::UserSigExpired));
+        let e = decode::<GetTag>(StatusCode::OK, br#"{"ActionStatus":"MAYBE","ErrorCode":0}"#)
+            .unwrap_err();
+        assert_eq!(e.api_code(), Some(ErrorCode::Unknown(0)));
+        let e = decode::<GetTag>(
+            StatusCode::OK,
+            br#"{"ActionStatus":"FAIL","ErrorCode":12345}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.api_code().map(ErrorCode::code), Some(12345));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_bodies_are_kept() {
+        let ok = decode::<GetTag>(
+            StatusCode::OK,
+            br#"{"ActionStatus":"OK","ErrorCode":0,"New":{"x":1},"UserTags":[{"To_Account":"a","Tags":[],"Extra":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.user_tags.len(), 1);
+        match decode::<GetTag>(StatusCode::BAD_GATEWAY, b"<html>502</html>") {
+            Err(e @ Error::HttpStatus { .. }) => {
+                assert_eq!(e.retry_class(), Some(crate::RetryClass::IdempotentOnly));
+                assert!(e.to_string().contains("502"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
