@@ -82,6 +82,7 @@ fn every_endpoint_has_a_sample_and_matches_its_snapshots() {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
+    let mut expected = std::collections::BTreeSet::new();
     settings.bind(|| {
         for cmd in Command::ALL {
             let e = endpoint(&spec, cmd.command());
@@ -94,18 +95,27 @@ fn every_endpoint_has_a_sample_and_matches_its_snapshots() {
                 let name = s["name"].as_str().unwrap();
                 let (request, response) = cmd.visit(Sample { sample: s });
                 if let Some(request) = request {
-                    insta::assert_json_snapshot!(
-                        format!("{}__{name}__request", cmd.command()),
-                        request
-                    );
+                    let snap = format!("{}__{name}__request", cmd.command());
+                    expected.insert(format!("{snap}.snap"));
+                    insta::assert_json_snapshot!(snap, request);
                 }
-                insta::assert_json_snapshot!(
-                    format!("{}__{name}__response", cmd.command()),
-                    response
-                );
+                let snap = format!("{}__{name}__response", cmd.command());
+                expected.insert(format!("{snap}.snap"));
+                insta::assert_json_snapshot!(snap, response);
             }
         }
     });
+    // No snapshot is left behind by a renamed sample or a removed endpoint.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots");
+    let unreferenced: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".snap") && !expected.contains(n))
+        .collect();
+    assert!(
+        unreferenced.is_empty(),
+        "unreferenced snapshots in tests/snapshots: {unreferenced:?}"
+    );
 }
 
 #[test]
