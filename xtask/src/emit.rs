@@ -1000,9 +1000,92 @@ pub(crate) fn regions_file(model: &Model) -> TokenStream {
     }
 }
 
+/// One `Client` method per endpoint, and a batch helper per batch endpoint.
+pub(crate) fn client_file(model: &Model) -> TokenStream {
+    let methods = model.endpoints.iter().map(|e| {
+        let marker = ident(&e.rust);
+        let req = ident(&e.request.name);
+        let resp = ident(&e.response.name);
+        let method = ident(&e.method);
+        let (service, command) = (&model.family, &e.command);
+        let retry = if e.idempotent {
+            "Idempotent: retried after ambiguous failures (timeouts, lost connections, internal errors) as the client's [`RetryPolicy`](crate::RetryPolicy) allows."
+        } else {
+            "Not idempotent: never repeated after an ambiguous failure (timeout, lost connection, internal error) unless the client's [`RetryPolicy`](crate::RetryPolicy) opts in with `with_non_idempotent_retries`; a repeat resends the very same body."
+        };
+        let doc = docs(&format!(
+            "`{command}`: {}\n\nPOST `/v4/{service}/{command}` (see [`{}`]). {retry}",
+            e.doc, e.rust
+        ));
+        let call = quote! {
+            #doc
+            pub async fn #method(&self, request: #req) -> Result<#resp, Error> {
+                self.call::<#marker>(request).await
+            }
+        };
+        let batch = match (&e.batch, &e.batch_method) {
+            (Some(b), Some(name)) => {
+                let name = ident(name);
+                let f = &e.request.fields[b.request_field];
+                let max = b.max_items;
+                let doc = docs(&format!(
+                    "`{command}` for any number of `{}` items, in calls of at most {max}, with bounded concurrency under the rate limiter: see [`Client::batch`]. Failed chunks are reported with their items.",
+                    f.wire
+                ));
+                let (bound, items) = match &f.ty {
+                    Ty::List(inner) if **inner == Ty::Prim(Prim::String) => (
+                        quote!(I: IntoIterator, I::Item: Into<String>,),
+                        quote!(items.into_iter().map(Into::into)),
+                    ),
+                    Ty::List(inner) => {
+                        let t = rust_ty(inner);
+                        (quote!(I: IntoIterator<Item = #t>,), quote!(items))
+                    }
+                    _ => unreachable!("checked in model"),
+                };
+                quote! {
+                    #doc
+                    pub async fn #name<I>(&self, items: I) -> BatchReport<#marker>
+                    where
+                        #bound
+                        I::IntoIter: Send,
+                    {
+                        self.batch::<#marker, _>(#items).await
+                    }
+                }
+            }
+            _ => quote!(),
+        };
+        quote!(#call #batch)
+    });
+    let batch_import = if model.endpoints.iter().any(|e| e.batch.is_some()) {
+        quote!(
+            use crate::batch::BatchReport;
+        )
+    } else {
+        quote!()
+    };
+    let doc = format!(" One [`Client`] method per endpoint of `{}`.", model.family);
+    quote! {
+        #![doc = #doc]
+        #batch_import
+        use crate::client::Client;
+        use crate::error::Error;
+        use crate::transport::Transport;
+        #[allow(unused_imports)]
+        use crate::generated::types::*;
+        use crate::generated::endpoints::*;
+
+        impl<T: Transport> Client<T> {
+            #(#methods)*
+        }
+    }
+}
+
 pub(crate) fn mod_file(model: &Model) -> TokenStream {
     let _ = model;
     quote! {
+        mod client;
         pub mod endpoints;
         mod errors;
         mod regions;

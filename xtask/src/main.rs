@@ -128,6 +128,7 @@ fn render(
 pub(crate) fn generate(model: &model::Model) -> Result<Vec<(String, String)>, Vec<String>> {
     let outputs = [
         ("mod.rs", emit::mod_file(model)),
+        ("client.rs", emit::client_file(model)),
         ("endpoints.rs", emit::endpoints_file(model)),
         ("errors.rs", emit::errors_file(model)),
         ("regions.rs", emit::regions_file(model)),
@@ -255,6 +256,7 @@ mod tests {
         );
         assert!(all.contains("`type` is a keyword"), "{all}");
         assert!(all.contains("duplicate command"), "{all}");
+        assert!(all.contains("client method name `call` is taken"), "{all}");
         std::fs::remove_dir_all(&tmp).ok();
     }
 
@@ -268,28 +270,31 @@ mod tests {
         std::fs::copy(fixture("tiny.json"), tmp.join("spec/tiny.json")).unwrap();
         let model = load(&tmp, "spec/tiny.json").unwrap();
         let out = generate(&model).unwrap();
-        let endpoints = &out.iter().find(|(n, _)| n == "endpoints.rs").unwrap().1;
-        let expected_path = fixture("tiny.endpoints.rs.txt");
-        if std::env::var_os("UPDATE_FIXTURES").is_some() {
-            std::fs::write(&expected_path, endpoints).unwrap();
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap();
-        if let Some((i, (got, want))) = endpoints
-            .lines()
-            .zip(expected.lines())
-            .enumerate()
-            .find(|(_, (a, b))| a != b)
-        {
-            panic!(
-                "generator output for xtask/tests/fixtures/tiny.json changed at line {}:\n  now:  {got}\n  was:  {want}\nrerun with UPDATE_FIXTURES=1 and review the diff",
-                i + 1
+        for name in ["endpoints.rs", "client.rs"] {
+            let generated = &out.iter().find(|(n, _)| n == name).unwrap().1;
+            let stem = name.trim_end_matches(".rs");
+            let expected_path = fixture(&format!("tiny.{stem}.rs.txt"));
+            if std::env::var_os("UPDATE_FIXTURES").is_some() {
+                std::fs::write(&expected_path, generated).unwrap();
+            }
+            let expected = std::fs::read_to_string(&expected_path).unwrap();
+            if let Some((i, (got, want))) = generated
+                .lines()
+                .zip(expected.lines())
+                .enumerate()
+                .find(|(_, (a, b))| a != b)
+            {
+                panic!(
+                    "generator output {name} for xtask/tests/fixtures/tiny.json changed at line {}:\n  now:  {got}\n  was:  {want}\nrerun with UPDATE_FIXTURES=1 and review the diff",
+                    i + 1
+                );
+            }
+            assert_eq!(
+                generated.lines().count(),
+                expected.lines().count(),
+                "generator output {name} for the fixture changed length; rerun with UPDATE_FIXTURES=1 and review"
             );
         }
-        assert_eq!(
-            endpoints.lines().count(),
-            expected.lines().count(),
-            "generator output for the fixture changed length; rerun with UPDATE_FIXTURES=1 and review"
-        );
         std::fs::remove_dir_all(&tmp).ok();
     }
 }

@@ -95,6 +95,10 @@ pub(crate) struct Batch {
 pub(crate) struct Endpoint {
     pub(crate) command: String,
     pub(crate) rust: String,
+    /// The `Client` method that calls it, e.g. `get_tag`.
+    pub(crate) method: String,
+    /// The `Client` batch helper, for batch endpoints, e.g. `get_tag_batch`.
+    pub(crate) batch_method: Option<String>,
     pub(crate) doc: String,
     pub(crate) idempotent: bool,
     pub(crate) rate: spec::Rate,
@@ -124,6 +128,31 @@ impl Model {
             .expect("codes were checked when the model was built")
     }
 }
+
+/// Methods `Client` has by hand; a generated endpoint method must not take one of these names.
+pub(crate) const CLIENT_METHODS: &[&str] = &[
+    "attempt",
+    "base_url",
+    "batch",
+    "batch_concurrency",
+    "batch_stream",
+    "builder",
+    "call",
+    "call_ref",
+    "chunks",
+    "clone",
+    "execute",
+    "fmt",
+    "from_env",
+    "identifier",
+    "new_msg_random",
+    "rate_limiter",
+    "retry_policy",
+    "sdkappid",
+    "transport",
+    "with_batch_concurrency",
+    "with_retry_policy",
+];
 
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
@@ -499,6 +528,7 @@ pub(crate) fn build(source: &str, spec: Spec) -> Result<Model, Vec<String>> {
     // Endpoints.
     let mut commands = BTreeSet::new();
     let mut rust_names = BTreeSet::new();
+    let mut method_names: BTreeSet<String> = BTreeSet::new();
     let mut endpoints = Vec::new();
     for (i, e) in spec.endpoints.iter().enumerate() {
         let path = format!("endpoints[{i}] ({})", e.command);
@@ -514,6 +544,23 @@ pub(crate) fn build(source: &str, spec: Spec) -> Result<Model, Vec<String>> {
                 &path,
                 format!("Rust name {rust} collides with another endpoint"),
             );
+        }
+        let method = rust.to_snake_case();
+        let batch_method = e.batch.as_ref().map(|_| format!("{method}_batch"));
+        for m in std::iter::once(&method).chain(batch_method.as_ref()) {
+            if CLIENT_METHODS.contains(&m.as_str()) || KEYWORDS.contains(&m.as_str()) {
+                p.push(
+                    &path,
+                    format!(
+                        "client method name `{m}` is taken; give the endpoint another \"rust\" name"
+                    ),
+                );
+            } else if !method_names.insert(m.clone()) {
+                p.push(
+                    &path,
+                    format!("client method name `{m}` collides with another endpoint's"),
+                );
+            }
         }
         for suffix in ["", "Request", "Response", "ErrorCode"] {
             let n = format!("{rust}{suffix}");
@@ -664,6 +711,8 @@ pub(crate) fn build(source: &str, spec: Spec) -> Result<Model, Vec<String>> {
         endpoints.push(Endpoint {
             command: e.command.clone(),
             rust: rust.clone(),
+            method,
+            batch_method,
             doc: e.doc.clone(),
             idempotent: e.idempotent,
             rate: e.rate,

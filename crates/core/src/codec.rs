@@ -48,7 +48,7 @@ pub fn encode_body<E: Endpoint>(request: &E::Request) -> Result<Vec<u8>, Error> 
 /// use tim_core::{Auth, BaseUrl, Region, UserSig, build_request, endpoints::{GetTag, GetTagRequest}};
 /// let sig = UserSig::new("sig");
 /// let auth = Auth { sdkappid: 1400000000, identifier: "administrator", usersig: &sig };
-/// let req = build_request::<GetTag>(&Region::China.into(), &auth, 7, &GetTagRequest::new(vec!["u1".into()])).unwrap();
+/// let req = build_request::<GetTag>(&Region::China.into(), &auth, 7, &GetTagRequest::new(["u1"])).unwrap();
 /// assert_eq!(req.method(), "POST");
 /// assert_eq!(
 ///     req.uri().to_string(),
@@ -63,6 +63,17 @@ pub fn build_request<E: Endpoint>(
     request: &E::Request,
 ) -> Result<http::Request<Vec<u8>>, Error> {
     let body = encode_body::<E>(request)?;
+    request_with_body::<E>(base, auth, random, body)
+}
+
+/// [`build_request`] for a body that was validated and encoded already (the client encodes once
+/// and resends the same bytes on every attempt).
+pub(crate) fn request_with_body<E: Endpoint>(
+    base: &BaseUrl,
+    auth: &Auth<'_>,
+    random: u32,
+    body: Vec<u8>,
+) -> Result<http::Request<Vec<u8>>, Error> {
     let info = E::INFO;
     let uri = format!(
         "{}/v4/{}/{}?sdkappid={}&identifier={}&usersig={}&random={}&contenttype=json",

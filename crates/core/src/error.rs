@@ -132,9 +132,20 @@ pub enum Sent {
 
 /// A failure of the transport (connection, TLS, I/O). The cause is kept, with any URL already
 /// stripped by the transport.
+///
+/// ```
+/// use std::error::Error as _;
+/// use tim_core::{Error, RetryClass, Sent, TransportError};
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+/// let e = Error::from(TransportError::new(Sent::No, io));
+/// assert_eq!(e.retry_class(), Some(RetryClass::Safe));
+/// assert_eq!(e.to_string(), "transport error: request not sent");
+/// assert_eq!(e.source().unwrap().source().unwrap().to_string(), "connection refused");
+/// ```
 #[derive(Debug)]
 pub struct TransportError {
     sent: Sent,
+    timed_out: bool,
     source: Box<dyn StdError + Send + Sync>,
 }
 
@@ -144,7 +155,17 @@ impl TransportError {
     pub fn new(sent: Sent, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self {
             sent,
+            timed_out: false,
             source: source.into(),
+        }
+    }
+
+    /// Wraps a transport failure that was a timeout of the transport's own (for example the
+    /// connect timeout, with [`Sent::No`]).
+    pub fn timed_out(sent: Sent, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            timed_out: true,
+            ..Self::new(sent, source)
         }
     }
 
@@ -152,13 +173,22 @@ impl TransportError {
     pub fn sent(&self) -> Sent {
         self.sent
     }
+
+    /// Whether the failure was a timeout (e.g. connecting took too long).
+    pub fn is_timeout(&self) -> bool {
+        self.timed_out
+    }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.sent {
-            Sent::No => f.write_str("request not sent"),
-            Sent::Maybe => f.write_str("connection failed after the request may have been sent"),
+        match (self.sent, self.timed_out) {
+            (Sent::No, false) => f.write_str("request not sent"),
+            (Sent::No, true) => f.write_str("request not sent: timed out connecting"),
+            (Sent::Maybe, false) => {
+                f.write_str("connection failed after the request may have been sent")
+            }
+            (Sent::Maybe, true) => f.write_str("timed out after the request may have been sent"),
         }
     }
 }
@@ -263,6 +293,26 @@ impl Error {
     /// Whether the call may be repeated for an endpoint with the given idempotency.
     pub fn is_retryable(&self, idempotent: bool) -> bool {
         self.retry_class().is_some_and(|c| c.allows(idempotent))
+    }
+
+    /// Whether the server refused the call for its rate: an API error of class
+    /// [`RetryClass::Safe`] other than an expired UserSig (60007, 60011, 60018, 60019, 90024 in
+    /// the spec), or HTTP 429. The call was not executed; waiting helps.
+    ///
+    /// ```
+    /// use tim_core::{ApiError, Error, ErrorCode};
+    /// assert!(Error::Api(ApiError::new(ErrorCode::RateLimited, "")).is_throttled());
+    /// assert!(!Error::Api(ApiError::new(ErrorCode::UserSigExpired, "")).is_throttled());
+    /// assert!(!Error::Api(ApiError::new(ErrorCode::InternalError, "")).is_throttled());
+    /// ```
+    pub fn is_throttled(&self) -> bool {
+        match self {
+            Error::Api(e) => {
+                e.code().retry_class() == RetryClass::Safe && e.code() != ErrorCode::UserSigExpired
+            }
+            Error::HttpStatus { status, .. } => *status == StatusCode::TOO_MANY_REQUESTS,
+            _ => false,
+        }
     }
 
     /// The API error code, when the server answered one.

@@ -20,19 +20,25 @@
 //! let now = 1_700_000_000; // your clock
 //! let sig = signer.usersig(now);
 //! let auth = Auth { sdkappid: signer.sdkappid(), identifier: signer.identifier(), usersig: &sig };
-//! let request = build_request::<GetTag>(&Region::China.into(), &auth, 42, &GetTagRequest::new(vec!["u1".into()]))?;
+//! let request = build_request::<GetTag>(&Region::China.into(), &auth, 42, &GetTagRequest::new(["u1"]))?;
 //! // ... send `request` with any HTTP client, then:
 //! let answer = decode::<GetTag>(StatusCode::OK, br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","UserTags":[]}"#)?;
 //! assert!(answer.user_tags.is_empty());
 //! # Ok::<(), tim_core::Error>(())
 //! ```
 
+mod batch;
+mod client;
+mod clock;
 mod codec;
 mod endpoint;
 mod envelope;
 mod error;
+mod ratelimit;
+mod retry;
 mod secret;
 mod signer;
+mod transport;
 mod url;
 pub mod usersig;
 mod validate;
@@ -40,13 +46,19 @@ mod validate;
 #[rustfmt::skip]
 mod generated;
 
+pub use batch::{BatchReport, ChunkOutcome, FailedChunk};
+pub use client::{BuildError, Client, ClientBuilder, DEFAULT_IDENTIFIER, env};
+pub use clock::{Clock, FastRandom, ManualClock, RandomSource, SeededRandom, SystemClock};
 pub use codec::{Auth, build_request, decode, encode_body};
 pub use endpoint::{Batch, BatchInfo, Endpoint, EndpointInfo, EndpointVisitor, RateLimit};
 pub use envelope::{ActionStatus, BareEnvelope, Envelope};
 pub use error::{ApiError, DecodeErrorKind, Error, RetryClass, Sent, TransportError};
 pub use generated::{Command, ErrorCode, ErrorScope, Region, UnknownRegion, endpoints, types};
+pub use ratelimit::{Outcome, RateLimiter, RateLimits};
+pub use retry::{RetryDecision, RetryPolicy};
 pub use secret::{SecretKey, UserSig, redact_url};
 pub use signer::Signer;
+pub use transport::{MakeTransport, Transport, TransportConfig};
 pub use url::{BaseUrl, BaseUrlError};
 pub use validate::{FieldPath, Limit, LimitError, Validate};
 

@@ -30,6 +30,18 @@ impl SecretKey {
     }
 }
 
+impl From<String> for SecretKey {
+    fn from(key: String) -> Self {
+        Self::new(key)
+    }
+}
+
+impl From<&str> for SecretKey {
+    fn from(key: &str) -> Self {
+        Self::new(key)
+    }
+}
+
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretKey({REDACTED})")
@@ -64,6 +76,18 @@ impl UserSig {
     /// The UserSig itself. Only for building requests; never print it.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for UserSig {
+    fn from(sig: String) -> Self {
+        Self::new(sig)
+    }
+}
+
+impl From<&str> for UserSig {
+    fn from(sig: &str) -> Self {
+        Self::new(sig)
     }
 }
 

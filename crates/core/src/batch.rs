@@ -1,0 +1,218 @@
+//! Batch helpers: any number of items, in documented-size chunks, with bounded concurrency,
+//! and a report in which nothing is lost.
+
+use std::fmt;
+use std::pin::pin;
+
+use futures_util::{Stream, StreamExt as _, stream};
+
+use crate::client::Client;
+use crate::endpoint::Batch;
+use crate::error::Error;
+use crate::transport::Transport;
+
+/// The outcome of one chunk of a batch: which items it carried and what the server said.
+pub struct ChunkOutcome<E: Batch> {
+    /// Position of the chunk in the input, from 0.
+    pub index: usize,
+    /// The items of the chunk, in input order (at most [`Batch::MAX_ITEMS`]).
+    pub items: Vec<E::Item>,
+    /// The answer, or the error after retries.
+    pub result: Result<E::Response, Error>,
+}
+
+impl<E: Batch> fmt::Debug for ChunkOutcome<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkOutcome")
+            .field("index", &self.index)
+            .field("items", &self.items)
+            .field("result", &self.result)
+            .finish()
+    }
+}
+
+/// A chunk that failed: its items and the typed error, so that nothing is silently lost.
+pub struct FailedChunk<E: Batch> {
+    /// Position of the chunk in the input, from 0.
+    pub index: usize,
+    /// The items the chunk carried.
+    pub items: Vec<E::Item>,
+    /// Why it failed (after retries).
+    pub error: Error,
+}
+
+impl<E: Batch> fmt::Debug for FailedChunk<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FailedChunk")
+            .field("index", &self.index)
+            .field("items", &self.items)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+/// What a batch did: the merged answers of the chunks that succeeded (in input order), and
+/// every chunk that failed with its items and error.
+#[non_exhaustive]
+pub struct BatchReport<E: Batch> {
+    /// The successful chunks' answers merged in input order ([`Batch::merge`]); `None` when no
+    /// chunk succeeded (or there were no items).
+    pub merged: Option<E::Response>,
+    /// The chunks that failed, in input order.
+    pub failed: Vec<FailedChunk<E>>,
+    /// Calls made (chunks), successful or not.
+    pub calls: usize,
+    /// Items seen.
+    pub items: usize,
+}
+
+impl<E: Batch> fmt::Debug for BatchReport<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchReport")
+            .field("merged", &self.merged)
+            .field("failed", &self.failed)
+            .field("calls", &self.calls)
+            .field("items", &self.items)
+            .finish()
+    }
+}
+
+impl<E: Batch> Default for BatchReport<E> {
+    fn default() -> Self {
+        Self {
+            merged: None,
+            failed: Vec::new(),
+            calls: 0,
+            items: 0,
+        }
+    }
+}
+
+impl<E: Batch> BatchReport<E> {
+    /// Adds one chunk's outcome (chunks must be added in input order for `merged` to be in
+    /// order).
+    pub fn add(&mut self, chunk: ChunkOutcome<E>) {
+        self.calls += 1;
+        self.items += chunk.items.len();
+        match chunk.result {
+            Ok(response) => match &mut self.merged {
+                Some(acc) => E::merge(acc, response),
+                None => self.merged = Some(response),
+            },
+            Err(error) => self.failed.push(FailedChunk {
+                index: chunk.index,
+                items: chunk.items,
+                error,
+            }),
+        }
+    }
+
+    /// Whether every chunk succeeded.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// How many items were in failed chunks.
+    pub fn failed_items(&self) -> usize {
+        self.failed.iter().map(|c| c.items.len()).sum()
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// Runs a [`Batch`] endpoint over any number of items: splits them into chunks of
+    /// [`Batch::MAX_ITEMS`], keeps [`Client::batch_concurrency`] calls in flight under the rate
+    /// limiter (each with retries), and yields each chunk's outcome in input order.
+    ///
+    /// The input is pulled only as fast as chunks are sent, so memory stays flat however many
+    /// items come in: this is the helper for very large inputs (write each outcome out as it
+    /// comes). [`Client::batch`] collects the outcomes into a [`BatchReport`] instead.
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// use tim_core::{Client, TransportError, bytes::Bytes, http, endpoints::RemoveAllTags};
+    /// # let t = |_req: http::Request<Vec<u8>>| async { Ok::<_, TransportError>(http::Response::new(Bytes::from_static(br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#))) };
+    /// # let client = Client::builder().sdkappid(1).secret_key("k").build_with(t)?;
+    ///
+    /// let accounts = futures_util::stream::iter((0..250).map(|i| format!("user{i}")));
+    /// let sizes: Vec<usize> = futures_executor::block_on(
+    ///     client.chunks::<RemoveAllTags, _>(accounts)
+    ///         .map(|chunk| { assert!(chunk.result.is_ok()); chunk.items.len() })
+    ///         .collect(),
+    /// );
+    /// assert_eq!(sizes, [100, 100, 50]);
+    /// # Ok::<(), tim_core::BuildError>(())
+    /// ```
+    pub fn chunks<E, S>(
+        &self,
+        items: S,
+    ) -> impl Stream<Item = ChunkOutcome<E>> + Send + use<T, E, S>
+    where
+        E: Batch,
+        S: Stream<Item = E::Item> + Send,
+    {
+        let client = self.clone();
+        let max = E::MAX_ITEMS.max(1);
+        items
+            .chunks(max)
+            .enumerate()
+            .map(move |(index, items)| {
+                let client = client.clone();
+                async move {
+                    let request = E::request_from_items(items);
+                    let result = client.call_ref::<E>(&request).await;
+                    ChunkOutcome {
+                        index,
+                        items: E::items(&request).to_vec(),
+                        result,
+                    }
+                }
+            })
+            .buffered(self.batch_concurrency())
+    }
+
+    /// Runs a [`Batch`] endpoint over any number of items and reports: the merged answers (for
+    /// the get endpoints, every user's tags or attributes, in input order) and every failed
+    /// chunk with its items and error.
+    ///
+    /// ```
+    /// use tim_core::{Client, TransportError, bytes::Bytes, http, endpoints::GetTag};
+    /// # let t = |req: http::Request<Vec<u8>>| async move {
+    /// #     let asked: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
+    /// #     let tags: Vec<_> = asked["To_Account"].as_array().unwrap().iter()
+    /// #         .map(|a| serde_json::json!({"To_Account": a, "Tags": ["t"]})).collect();
+    /// #     let body = serde_json::json!({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","UserTags":tags});
+    /// #     Ok::<_, TransportError>(http::Response::new(Bytes::from(body.to_string())))
+    /// # };
+    /// # let client = Client::builder().sdkappid(1).secret_key("k").build_with(t)?;
+    /// let accounts = (0..1050).map(|i| format!("user{i}"));
+    /// let report = futures_executor::block_on(client.batch::<GetTag, _>(accounts));
+    /// assert!(report.is_complete());
+    /// assert_eq!(report.calls, 11);
+    /// let merged = report.merged.unwrap();
+    /// assert_eq!(merged.user_tags.len(), 1050);
+    /// assert_eq!(merged.user_tags[1049].to_account, "user1049");
+    /// # Ok::<(), tim_core::BuildError>(())
+    /// ```
+    pub async fn batch<E, I>(&self, items: I) -> BatchReport<E>
+    where
+        E: Batch,
+        I: IntoIterator<Item = E::Item>,
+        I::IntoIter: Send,
+    {
+        self.batch_stream::<E, _>(stream::iter(items)).await
+    }
+
+    /// [`Client::batch`] over a stream of items.
+    pub async fn batch_stream<E, S>(&self, items: S) -> BatchReport<E>
+    where
+        E: Batch,
+        S: Stream<Item = E::Item> + Send,
+    {
+        let mut report = BatchReport::default();
+        let mut outcomes = pin!(self.chunks::<E, S>(items));
+        while let Some(outcome) = outcomes.next().await {
+            report.add(outcome);
+        }
+        report
+    }
+}

@@ -1,0 +1,319 @@
+//! When to repeat a failed call: a pure function of the attempt, the time spent, the error and
+//! the endpoint's idempotency.
+
+use std::time::Duration;
+
+use crate::error::{Error, RetryClass};
+use crate::generated::ErrorCode;
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDecision {
+    /// Give up and return the error.
+    Stop,
+    /// Wait this long, then try again.
+    RetryAfter(Duration),
+}
+
+/// Exponential backoff with full jitter, bounded in attempts and in total time, driven by the
+/// retry class the spec gives each error ([`Error::retry_class`]).
+///
+/// - [`RetryClass::Safe`] errors (rate limited, connection never opened, ...) are retried for
+///   every endpoint.
+/// - [`RetryClass::IdempotentOnly`] errors (internal errors, timeouts, connections lost after
+///   sending, HTTP 5xx) are retried only for idempotent endpoints: never for `im_push`, unless
+///   [`RetryPolicy::with_non_idempotent_retries`] opts in (the client then resends the very same
+///   body, so the push keeps its `MsgRandom`).
+/// - [`RetryClass::Never`] errors and errors raised before sending are not retried.
+/// - 70001 (expired UserSig) is not retried by the policy: the client re-signs once instead.
+///
+/// The wait before retry `n` (1-based) is drawn uniformly from
+/// `0..=min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), using the random number
+/// passed in, so the policy itself is deterministic.
+///
+/// ```
+/// use std::time::Duration;
+/// use tim_core::{ApiError, Error, ErrorCode, RetryDecision, RetryPolicy};
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(3)
+///     .with_initial_backoff(Duration::from_millis(100));
+/// let internal = Error::Api(ApiError::new(ErrorCode::InternalError, "busy"));
+///
+/// // An idempotent call (tags) is retried after at most 100 ms, then at most 200 ms, then not.
+/// let RetryDecision::RetryAfter(d) = policy.decide(1, Duration::ZERO, &internal, true, u64::MAX) else { panic!() };
+/// assert!(d <= Duration::from_millis(100));
+/// assert!(matches!(policy.decide(2, d, &internal, true, 7), RetryDecision::RetryAfter(_)));
+/// assert_eq!(policy.decide(3, d, &internal, true, 7), RetryDecision::Stop);
+///
+/// // A push is not repeated after an ambiguous failure...
+/// assert_eq!(policy.decide(1, Duration::ZERO, &internal, false, 7), RetryDecision::Stop);
+/// // ...unless the caller opts in.
+/// let opt_in = policy.with_non_idempotent_retries(true);
+/// assert!(matches!(opt_in.decide(1, Duration::ZERO, &internal, false, 7), RetryDecision::RetryAfter(_)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_elapsed: Duration,
+    non_idempotent: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 4 attempts, backoff from 100 ms up to 5 s, at most 30 s in total, no repeats of
+    /// non-idempotent calls after an ambiguous failure.
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(30),
+            non_idempotent: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries (one attempt). The client still re-signs once after 70001.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tim_core::{Error, RetryDecision, RetryPolicy};
+    /// let e = Error::Timeout(Duration::from_secs(1));
+    /// assert_eq!(RetryPolicy::none().decide(1, Duration::ZERO, &e, true, 0), RetryDecision::Stop);
+    /// ```
+    pub fn none() -> Self {
+        Self::default().with_max_attempts(1)
+    }
+
+    /// Sets the most attempts per call, the first included (at least 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the backoff bound before the first retry; it doubles for each further retry.
+    #[must_use]
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Sets the largest backoff bound.
+    #[must_use]
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Sets the most time a call may take, retries and waits included; no retry is started
+    /// whose wait would end past it.
+    #[must_use]
+    pub fn with_max_elapsed(mut self, total: Duration) -> Self {
+        self.max_elapsed = total;
+        self
+    }
+
+    /// Opts in to repeating non-idempotent calls (`im_push`) after an ambiguous failure
+    /// (timeout, lost connection, 5xx, internal error). The repeat carries the same body, so the
+    /// same `MsgRandom`; whether the server deduplicates it is up to the server. Off by default.
+    #[must_use]
+    pub fn with_non_idempotent_retries(mut self, allow: bool) -> Self {
+        self.non_idempotent = allow;
+        self
+    }
+
+    /// The most attempts per call.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The most time per call.
+    pub fn max_elapsed(&self) -> Duration {
+        self.max_elapsed
+    }
+
+    /// Whether non-idempotent calls may be repeated after an ambiguous failure.
+    pub fn non_idempotent_retries(&self) -> bool {
+        self.non_idempotent
+    }
+
+    /// The upper bound of the wait before retry number `retry` (1-based), before jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tim_core::RetryPolicy;
+    /// let p = RetryPolicy::default();
+    /// assert_eq!(p.backoff_bound(1), Duration::from_millis(100));
+    /// assert_eq!(p.backoff_bound(3), Duration::from_millis(400));
+    /// assert_eq!(p.backoff_bound(60), Duration::from_secs(5));
+    /// ```
+    pub fn backoff_bound(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.max_backoff)
+    }
+
+    /// Decides what to do after attempt number `attempt` (1-based) failed with `error`,
+    /// `elapsed` after the call started, for an endpoint whose repetition is harmless iff
+    /// `idempotent`. `random` is any uniformly distributed number; it picks the jitter.
+    pub fn decide(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        error: &Error,
+        idempotent: bool,
+        random: u64,
+    ) -> RetryDecision {
+        if attempt >= self.max_attempts {
+            return RetryDecision::Stop;
+        }
+        if error.api_code() == Some(ErrorCode::UserSigExpired) {
+            return RetryDecision::Stop;
+        }
+        let Some(class) = error.retry_class() else {
+            return RetryDecision::Stop;
+        };
+        let allowed = match class {
+            RetryClass::IdempotentOnly => idempotent || self.non_idempotent,
+            other => other.allows(idempotent),
+        };
+        if !allowed {
+            return RetryDecision::Stop;
+        }
+        let bound = self.backoff_bound(attempt);
+        let wait = jitter(bound, random);
+        if elapsed.saturating_add(wait) > self.max_elapsed {
+            return RetryDecision::Stop;
+        }
+        RetryDecision::RetryAfter(wait)
+    }
+}
+
+/// A duration uniform in `0..=bound`, picked by `random`.
+fn jitter(bound: Duration, random: u64) -> Duration {
+    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    let picked = (u128::from(random) * (u128::from(nanos) + 1)) >> 64;
+    Duration::from_nanos(u64::try_from(picked).unwrap_or(nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, Sent, TransportError};
+    use http::StatusCode;
+
+    fn api(code: i64) -> Error {
+        Error::Api(ApiError::new(code, ""))
+    }
+
+    #[test]
+    fn jitter_stays_within_bounds_and_reaches_both_ends() {
+        let b = Duration::from_millis(100);
+        assert_eq!(jitter(b, 0), Duration::ZERO);
+        assert_eq!(jitter(b, u64::MAX), b);
+        for r in [1, 1 << 20, 1 << 40, u64::MAX / 2, u64::MAX - 1] {
+            assert!(jitter(b, r) <= b);
+        }
+        assert_eq!(jitter(Duration::ZERO, 5), Duration::ZERO);
+        assert!(jitter(Duration::MAX, u64::MAX) > Duration::from_secs(1));
+    }
+
+    #[test]
+    fn classes_decide_for_idempotent_and_not() {
+        let p = RetryPolicy::default();
+        let cases: Vec<(Error, bool, bool)> = vec![
+            // (error, retried when idempotent, retried when not)
+            (api(60007), true, true),
+            (api(90024), true, true),
+            (api(91000), true, false),
+            (api(90018), false, false),
+            (api(123456), false, false),
+            (api(70001), false, false),
+            (Error::Timeout(Duration::from_secs(1)), true, false),
+            (
+                Error::HttpStatus {
+                    status: StatusCode::BAD_GATEWAY,
+                    body: Default::default(),
+                },
+                true,
+                false,
+            ),
+            (
+                Error::HttpStatus {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    body: Default::default(),
+                },
+                true,
+                true,
+            ),
+            (
+                Error::HttpStatus {
+                    status: StatusCode::NOT_FOUND,
+                    body: Default::default(),
+                },
+                false,
+                false,
+            ),
+            (
+                Error::Transport(TransportError::new(Sent::No, "refused")),
+                true,
+                true,
+            ),
+            (
+                Error::Transport(TransportError::new(Sent::Maybe, "reset")),
+                true,
+                false,
+            ),
+        ];
+        for (e, idem, non_idem) in cases {
+            let r = |i| {
+                matches!(
+                    p.decide(1, Duration::ZERO, &e, i, 1),
+                    RetryDecision::RetryAfter(_)
+                )
+            };
+            assert_eq!(r(true), idem, "{e:?} idempotent");
+            assert_eq!(r(false), non_idem, "{e:?} not idempotent");
+        }
+    }
+
+    #[test]
+    fn bounded_by_attempts_and_total_time() {
+        let p = RetryPolicy::default()
+            .with_max_attempts(10)
+            .with_max_elapsed(Duration::from_secs(1));
+        let e = api(91000);
+        assert_eq!(
+            p.decide(10, Duration::ZERO, &e, true, 0),
+            RetryDecision::Stop
+        );
+        // Wait of 100 ms (random max) on top of 950 ms is past 1 s.
+        assert_eq!(
+            p.decide(1, Duration::from_millis(950), &e, true, u64::MAX),
+            RetryDecision::Stop
+        );
+        assert_eq!(
+            p.decide(1, Duration::from_millis(850), &e, true, u64::MAX),
+            RetryDecision::RetryAfter(Duration::from_millis(100))
+        );
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_to_the_cap() {
+        let p = RetryPolicy::default().with_max_backoff(Duration::from_secs(1));
+        let bounds: Vec<u128> = (1..=6).map(|n| p.backoff_bound(n).as_millis()).collect();
+        assert_eq!(bounds, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(p.backoff_bound(u32::MAX), Duration::from_secs(1));
+    }
+}
