@@ -1,0 +1,139 @@
+//! Injected faults: 91000 without applying, 502 with HTML, lost acknowledgements, delays.
+
+use std::time::{Duration, Instant};
+
+use http::Method;
+use serde_json::json;
+use tim_emulator::{Emulator, FaultKind, FaultSpec};
+
+use crate::support::{Api, code};
+
+fn add(tag: &str) -> serde_json::Value {
+    json!({"UserTags": [{"To_Account": "u", "Tags": [tag]}]})
+}
+
+#[tokio::test]
+async fn internal_error_is_not_applied() {
+    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    api.emu().inject_fault(FaultKind::InternalError);
+    let v = api.fails("im_add_tag", add("lost"), 91000).await;
+    assert_eq!(v["ActionStatus"], "FAIL");
+    assert!(api.emu().state().accounts.is_empty(), "not applied");
+    api.ok("im_add_tag", add("kept")).await;
+    assert_eq!(api.tags_of(&["u"]).await, vec![vec!["kept"]]);
+    let log = api.emu().requests();
+    assert_eq!(log[0].fault, Some(FaultKind::InternalError));
+    assert_eq!(log[0].error_code, Some(91000));
+    assert_eq!(log[1].fault, None);
+}
+
+#[tokio::test]
+async fn bad_gateway_is_502_html_and_not_applied() {
+    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    api.emu().inject_fault(FaultKind::BadGateway);
+    let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
+    let (status, headers, body) = api.raw(Method::POST, &path, add("lost").to_string()).await.unwrap();
+    assert_eq!(status, 502);
+    assert_eq!(headers[http::header::CONTENT_TYPE], "text/html");
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("502 Bad Gateway"), "{body}");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err(), "not JSON");
+    assert!(api.emu().state().accounts.is_empty());
+    assert_eq!(api.emu().requests()[0].status, 502);
+}
+
+#[tokio::test]
+async fn drop_after_apply_loses_the_acknowledgement_only() {
+    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    api.emu().inject_fault(FaultKind::DropAfterApply);
+    let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
+    let err = api.raw(Method::POST, &path, add("applied").to_string()).await.unwrap_err();
+    assert!(!err.contains("timed out"), "the connection is closed, not hung: {err}");
+    // Applied all the same.
+    assert_eq!(api.tags_of(&["u"]).await, vec![vec!["applied"]]);
+    let log = api.emu().requests();
+    assert_eq!((log[0].status, log[0].error_code), (0, Some(0)));
+    assert_eq!(log[0].fault, Some(FaultKind::DropAfterApply));
+}
+
+#[tokio::test]
+async fn drop_after_apply_on_a_push_records_it() {
+    let api = Api::start(Emulator::builder().accounts(["u"])).await;
+    api.emu().inject_fault(FaultKind::DropAfterApply);
+    let path = format!("/v4/all_member_push/im_push?{}", api.query());
+    let body = json!({"MsgRandom": 5, "MsgBody": crate::support::text("maybe")}).to_string();
+    assert!(api.raw(Method::POST, &path, body).await.is_err());
+    assert_eq!(api.emu().pushes().len(), 1, "the push happened although nobody heard back");
+}
+
+#[tokio::test]
+async fn delay_and_latency_hold_calls() {
+    let api = Api::start(
+        Emulator::builder()
+            .rate_limits(false)
+            .latency(Duration::from_millis(50))
+            .fault_delay(Duration::from_millis(300)),
+    )
+    .await;
+    let t = Instant::now();
+    api.ok("im_get_tag", json!({"To_Account": ["u"]})).await;
+    let plain = t.elapsed();
+    assert!(plain >= Duration::from_millis(50), "{plain:?}");
+    api.emu().inject_fault(FaultKind::Delay);
+    let t = Instant::now();
+    api.ok("im_add_tag", add("late")).await;
+    let delayed = t.elapsed();
+    assert!(delayed >= Duration::from_millis(350), "{delayed:?}");
+    assert_eq!(api.tags_of(&["u"]).await, vec![vec!["late"]]);
+}
+
+/// The faults each of `n` calls got, from a fresh emulator with `seed`.
+async fn fault_sequence(seed: u64, n: usize) -> Vec<Option<FaultKind>> {
+    let api = Api::start(
+        Emulator::builder()
+            .rate_limits(false)
+            .seed(seed)
+            .fault("internal-error=0.3".parse::<FaultSpec>().unwrap())
+            .fault("bad-gateway=20%".parse::<FaultSpec>().unwrap()),
+    )
+    .await;
+    let mut outcomes = Vec::new();
+    for i in 0..n {
+        let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
+        let (status, _, body) = api
+            .raw(Method::POST, &path, add(&format!("t{i}")).to_string())
+            .await
+            .unwrap();
+        let outcome = match status.as_u16() {
+            502 => Some(FaultKind::BadGateway),
+            200 => {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                match code(&v) {
+                    91000 => Some(FaultKind::InternalError),
+                    0 => None,
+                    other => panic!("unexpected code {other}"),
+                }
+            }
+            other => panic!("unexpected status {other}"),
+        };
+        outcomes.push(outcome);
+    }
+    // Exactly the calls that were not hit were applied.
+    let applied = api.emu().state().accounts.get("u").map_or(0, |a| a.tags.len());
+    assert_eq!(applied, outcomes.iter().filter(|o| o.is_none()).count());
+    outcomes
+}
+
+#[tokio::test]
+async fn fault_rates_are_seeded_and_reproducible() {
+    let a = fault_sequence(7, 60).await;
+    let b = fault_sequence(7, 60).await;
+    assert_eq!(a, b, "same seed, same faults");
+    let count = |k: Option<FaultKind>| a.iter().filter(|o| **o == k).count();
+    // 30% / 20% / 50% of 60 calls; bounds far from the expectation, the sequence is fixed anyway.
+    assert!((8..=28).contains(&count(Some(FaultKind::InternalError))), "{a:?}");
+    assert!((3..=22).contains(&count(Some(FaultKind::BadGateway))), "{a:?}");
+    assert!((15..=45).contains(&count(None)), "{a:?}");
+    let c = fault_sequence(8, 60).await;
+    assert_ne!(a, c, "another seed, other faults");
+}

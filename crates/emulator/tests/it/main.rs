@@ -1,0 +1,12 @@
+//! Black-box tests of tim-emulator over real HTTP on loopback (one binary, many modules).
+
+mod auth;
+mod concurrency;
+mod durability;
+mod endpoints;
+mod faults;
+mod inspection;
+mod limits;
+mod push;
+mod samples;
+mod support;

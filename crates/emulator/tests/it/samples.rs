@@ -1,0 +1,96 @@
+//! The documentation's sample requests (from `spec/all_member_push.json`) sent to the
+//! emulator: each answer must equal the documented answer (the TaskId aside), and is
+//! snapshotted.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tim_emulator::Emulator;
+
+use crate::support::{Api, manual_clock};
+
+fn spec() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/all_member_push.json");
+    let text = std::fs::read_to_string(path).expect("spec/all_member_push.json");
+    serde_json::from_str(&text).expect("spec is JSON")
+}
+
+/// Puts the state the documented answer of `command` describes.
+async fn set_up(api: &Api, command: &str) {
+    match command {
+        "im_get_attr_name" => {
+            api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city", "2": "Membership level"}}))
+                .await;
+        }
+        "im_push" | "im_set_attr" | "im_remove_attr" => {
+            api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
+        }
+        "im_get_attr" => {
+            api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
+            api.ok(
+                "im_set_attr",
+                json!({"UserAttrs": [{"To_Account": "xiaojun012", "Attrs": {"sex": "attr1", "city": "attr2"}}]}),
+            )
+            .await;
+        }
+        "im_get_tag" => {
+            api.ok(
+                "im_add_tag",
+                json!({"UserTags": [
+                    {"To_Account": "xiaojun012", "Tags": ["a", "b"]},
+                    {"To_Account": "xiaojun013", "Tags": ["a", "c"]}
+                ]}),
+            )
+            .await;
+        }
+        _ => {}
+    }
+}
+
+/// Makes the situation of a documented error answer that has no sample request.
+async fn provoke(api: &Api, command: &str, name: &str) -> Value {
+    match (command, name) {
+        ("im_push", "too_frequent") => {
+            let body = json!({"MsgRandom": 99, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x"}}]});
+            api.ok("im_push", body.clone()).await;
+            api.call("im_push", json!({"MsgRandom": 100, "MsgBody": body["MsgBody"]})).await
+        }
+        ("im_get_tag", "too_many_accounts") => {
+            let accounts: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+            api.call("im_get_tag", json!({ "To_Account": accounts })).await
+        }
+        other => panic!("no way to provoke sample {other:?}: add one"),
+    }
+}
+
+#[tokio::test]
+async fn documented_samples_get_the_documented_answers() {
+    let spec = spec();
+    let mut checked = 0;
+    for endpoint in spec["endpoints"].as_array().expect("endpoints") {
+        let command = endpoint["command"].as_str().expect("command");
+        let clock = manual_clock();
+        let api = Api::start_with_clock(Emulator::builder().seed(1).accounts(["xiaojun012", "xiaojun013"]), clock.clone()).await;
+        set_up(&api, command).await;
+        for sample in endpoint["samples"].as_array().into_iter().flatten() {
+            let name = sample["name"].as_str().expect("sample name");
+            clock.advance(Duration::from_secs(2));
+            let answer = match sample.get("request") {
+                Some(request) => api.call(command, request.clone()).await,
+                None => provoke(&api, command, name).await,
+            };
+            let mut expected = sample["response"].clone();
+            if expected.get("TaskId").is_some() {
+                let task_id = answer["TaskId"].as_str().expect("TaskId answered");
+                let parts: Vec<&str> = task_id.split('_').collect();
+                assert_eq!(parts.len(), 4, "{task_id}");
+                assert_eq!(parts[0], api.sdkappid.to_string());
+                expected["TaskId"] = json!(task_id);
+            }
+            assert_eq!(answer, expected, "{command} sample {name}");
+            insta::assert_json_snapshot!(format!("{command}__{name}"), answer);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14, "only {checked} samples checked");
+}
