@@ -58,7 +58,7 @@ pub use ratelimit::{Outcome, RateLimiter, RateLimits};
 pub use retry::{RetryDecision, RetryPolicy};
 pub use secret::{SecretKey, UserSig, redact_url};
 pub use signer::Signer;
-pub use transport::{MakeTransport, Transport, TransportConfig};
+pub use transport::{BodyTooLarge, MakeTransport, Transport, TransportConfig};
 pub use url::{BaseUrl, BaseUrlError};
 pub use validate::{FieldPath, Limit, LimitError, Validate};
 

@@ -124,3 +124,25 @@ impl TransportConfig {
         self.max_response_bytes
     }
 }
+
+/// An answer body longer than [`TransportConfig::max_response_bytes`]; transports wrap it in a
+/// [`TransportError`] with [`Sent::Maybe`](crate::Sent::Maybe).
+///
+/// ```
+/// use tim_core::BodyTooLarge;
+/// assert_eq!(BodyTooLarge::new(10).to_string(), "answer body longer than 10 bytes");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("answer body longer than {limit} bytes")]
+#[non_exhaustive]
+pub struct BodyTooLarge {
+    /// The limit that was exceeded.
+    pub limit: usize,
+}
+
+impl BodyTooLarge {
+    /// The error for a body over `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self { limit }
+    }
+}
