@@ -115,7 +115,8 @@ impl Service {
     /// Builds the service, opening the state file if one is configured.
     pub(crate) fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StateFileError> {
         let fresh = State {
-            node: fastrand::Rng::with_seed(config.seed ^ 0x5eed_7a5c).u64((1 << 57)..(1 << 57) + (1 << 40)),
+            node: fastrand::Rng::with_seed(config.seed ^ 0x5eed_7a5c)
+                .u64((1 << 57)..(1 << 57) + (1 << 40)),
             next_task_seq: 1,
             ..State::default()
         };
@@ -142,12 +143,10 @@ impl Service {
                 .cloned()
                 .collect()
         };
-        service
-            .import(missing)
-            .map_err(|r| StateFileError::Io {
-                path: service.config.state_file.clone().unwrap_or_default(),
-                source: std::io::Error::other(r.info),
-            })?;
+        service.import(missing).map_err(|r| StateFileError::Io {
+            path: service.config.state_file.clone().unwrap_or_default(),
+            source: std::io::Error::other(r.info),
+        })?;
         Ok(service)
     }
 
@@ -306,25 +305,20 @@ impl Service {
             return Err(reject(ErrorCode::UserSigEmpty, "usersig is empty"));
         }
         let now = self.clock.now_unix_secs();
-        usersig::verify(
-            sig,
-            self.config.sdkappid,
-            identifier,
-            &self.config.key,
-            now,
-        )
-        .map_err(|e| {
-            let code = match &e {
-                VerifyError::Malformed(MalformedReason::Empty) => ErrorCode::UserSigEmpty,
-                VerifyError::Malformed(_) => ErrorCode::UserSigMalformed,
-                VerifyError::SdkAppIdMismatch { .. } => ErrorCode::UserSigSdkAppIdMismatch,
-                VerifyError::IdentifierMismatch { .. } => ErrorCode::UserSigIdentifierMismatch,
-                VerifyError::BadSignature => ErrorCode::UserSigBadSignature,
-                VerifyError::Expired { .. } => ErrorCode::UserSigExpired,
-                _ => ErrorCode::UserSigInvalid,
-            };
-            reject(code, e.to_string())
-        })?;
+        usersig::verify(sig, self.config.sdkappid, identifier, &self.config.key, now).map_err(
+            |e| {
+                let code = match &e {
+                    VerifyError::Malformed(MalformedReason::Empty) => ErrorCode::UserSigEmpty,
+                    VerifyError::Malformed(_) => ErrorCode::UserSigMalformed,
+                    VerifyError::SdkAppIdMismatch { .. } => ErrorCode::UserSigSdkAppIdMismatch,
+                    VerifyError::IdentifierMismatch { .. } => ErrorCode::UserSigIdentifierMismatch,
+                    VerifyError::BadSignature => ErrorCode::UserSigBadSignature,
+                    VerifyError::Expired { .. } => ErrorCode::UserSigExpired,
+                    _ => ErrorCode::UserSigInvalid,
+                };
+                reject(code, e.to_string())
+            },
+        )?;
         if !self.config.admins.iter().any(|a| a == identifier) {
             return Err(reject(
                 ErrorCode::AdminRequired,
@@ -512,7 +506,11 @@ impl Service {
 
     fn remove_all_tags(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        account_list(&obj, "To_Account", Self::max_accounts(Command::RemoveAllTags))?;
+        account_list(
+            &obj,
+            "To_Account",
+            Self::max_accounts(Command::RemoveAllTags),
+        )?;
         let req: RemoveAllTagsRequest = typed(obj)?;
         req.validate()?;
         lock(&self.core).commit(Change::RemoveAllTags {
@@ -815,9 +813,7 @@ fn precheck_push(obj: &Map<String, Value>) -> Res<()> {
         };
         for field in ["TagsAnd", "TagsOr"] {
             if let Some(v) = cond.get(field) {
-                let fine = v
-                    .as_array()
-                    .is_some_and(|a| a.iter().all(Value::is_string));
+                let fine = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
                 if !fine {
                     return Err(reject(
                         ErrorCode::JsonParseFailed,
@@ -834,7 +830,9 @@ fn precheck_push(obj: &Map<String, Value>) -> Res<()> {
                 if !fine {
                     return Err(reject(
                         ErrorCode::AttributeInvalid,
-                        format!("Condition.{field} must be an object of attribute name to string value"),
+                        format!(
+                            "Condition.{field} must be an object of attribute name to string value"
+                        ),
                     ));
                 }
             }
@@ -897,11 +895,7 @@ mod tests {
 
     #[test]
     fn push_prechecks_pick_the_documented_codes() {
-        let code = |v: Value| {
-            precheck_push(v.as_object().unwrap())
-                .err()
-                .map(|r| r.code)
-        };
+        let code = |v: Value| precheck_push(v.as_object().unwrap()).err().map(|r| r.code);
         let text = serde_json::json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}}]);
         assert_eq!(code(serde_json::json!({"MsgBody": text})), Some(90005));
         assert_eq!(
@@ -918,11 +912,15 @@ mod tests {
             Some(90007)
         );
         assert_eq!(
-            code(serde_json::json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMNopeElem", "MsgContent": {}}]})),
+            code(
+                serde_json::json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMNopeElem", "MsgContent": {}}]})
+            ),
             Some(90002)
         );
         assert_eq!(
-            code(serde_json::json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {}}]})),
+            code(
+                serde_json::json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {}}]})
+            ),
             Some(90010)
         );
         assert_eq!(
@@ -934,7 +932,9 @@ mod tests {
             Some(90044)
         );
         assert_eq!(
-            code(serde_json::json!({"MsgRandom": 1, "MsgBody": text, "OfflinePushInfo": {"PushFlag": "x"}})),
+            code(
+                serde_json::json!({"MsgRandom": 1, "MsgBody": text, "OfflinePushInfo": {"PushFlag": "x"}})
+            ),
             Some(90043)
         );
         assert_eq!(

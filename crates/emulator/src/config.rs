@@ -111,8 +111,7 @@ impl Config {
         if self.admins.is_empty() {
             return Err(ConfigError::NoAdmin);
         }
-        if self.admins.iter().any(String::is_empty) || self.accounts.iter().any(String::is_empty)
-        {
+        if self.admins.iter().any(String::is_empty) || self.accounts.iter().any(String::is_empty) {
             return Err(ConfigError::EmptyAccount);
         }
         let total: f64 = self.faults.iter().map(|f| f.rate).sum();
@@ -255,7 +254,9 @@ pub enum ParseFaultError {
     #[error("expected KIND=RATE (e.g. internal-error=0.1), got {0:?}")]
     MissingRate(String),
     /// The kind is not one of `internal-error`, `bad-gateway`, `drop-after-apply`, `delay`.
-    #[error("unknown fault kind {0:?} (expected internal-error, bad-gateway, drop-after-apply or delay)")]
+    #[error(
+        "unknown fault kind {0:?} (expected internal-error, bad-gateway, drop-after-apply or delay)"
+    )]
     UnknownKind(String),
     /// The rate is not a number in `0..=1` or a percentage in `0%..=100%`.
     #[error("fault rate {0:?} is not a fraction in 0..=1 or a percentage")]

@@ -385,11 +385,10 @@ impl EmulatorHandle {
 }
 
 impl Drop for EmulatorHandle {
+    /// Stops accepting at once and closes idle connections; calls in progress finish in the
+    /// background (for at most 5 s) while the runtime runs.
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }
 
@@ -578,7 +577,9 @@ async fn handle(
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => Ok(b.to_bytes()),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(())
             } else {
                 // The client went away mid-body: nobody to answer.
@@ -645,7 +646,8 @@ async fn respond(
     match fault {
         Some(FaultKind::BadGateway) => {
             record.status = 502;
-            let mut resp = Response::new(Full::new(Bytes::from_static(BAD_GATEWAY_HTML.as_bytes())));
+            let mut resp =
+                Response::new(Full::new(Bytes::from_static(BAD_GATEWAY_HTML.as_bytes())));
             *resp.status_mut() = StatusCode::BAD_GATEWAY;
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -125,7 +125,8 @@ fn compact(path: &Path, state: &State) -> io::Result<()> {
     let tmp = PathBuf::from(tmp_name);
     {
         let mut f = File::create(&tmp)?;
-        let mut line = serde_json::to_vec(&Line::Snapshot(state.clone())).map_err(io::Error::other)?;
+        let mut line =
+            serde_json::to_vec(&Line::Snapshot(state.clone())).map_err(io::Error::other)?;
         line.push(b'\n');
         f.write_all(&line)?;
         f.sync_all()?;
@@ -164,10 +165,8 @@ mod tests {
     use super::*;
 
     fn temp_path(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "tim-emulator-store-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("tim-emulator-store-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir.join("state.jsonl")
@@ -208,6 +207,9 @@ mod tests {
         )
         .unwrap();
         let err = open(&path, State::default()).unwrap_err();
-        assert!(matches!(err, StateFileError::Corrupt { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, StateFileError::Corrupt { line: 2, .. }),
+            "{err}"
+        );
     }
 }

@@ -42,19 +42,71 @@ async fn url_parameters_are_checked_with_documented_codes() {
     let app = api.sdkappid.to_string();
     let cases = [
         ("valid", q(&app, "administrator", &sig, "7", "json"), 0),
-        ("sdkappid absent", q("<absent>", "administrator", &sig, "7", "json"), 60012),
-        ("sdkappid empty", q("", "administrator", &sig, "7", "json"), 60012),
-        ("sdkappid not a number", q("abc", "administrator", &sig, "7", "json"), 60006),
-        ("sdkappid of another app", q("1400000001", "administrator", &sig, "7", "json"), 60006),
-        ("identifier absent", q(&app, "<absent>", &sig, "7", "json"), 60025),
-        ("contenttype absent", q(&app, "administrator", &sig, "7", "<absent>"), 60025),
-        ("contenttype xml", q(&app, "administrator", &sig, "7", "xml"), 60025),
-        ("random absent", q(&app, "administrator", &sig, "<absent>", "json"), 60025),
-        ("random not u32", q(&app, "administrator", &sig, "4294967296", "json"), 60025),
-        ("usersig absent", q(&app, "administrator", "<absent>", "7", "json"), 70002),
-        ("usersig empty", q(&app, "administrator", "", "7", "json"), 70002),
-        ("usersig not base64", q(&app, "administrator", "%21%21%21", "7", "json"), 70003),
-        ("usersig not zlib", q(&app, "administrator", "aGVsbG8_", "7", "json"), 70003),
+        (
+            "sdkappid absent",
+            q("<absent>", "administrator", &sig, "7", "json"),
+            60012,
+        ),
+        (
+            "sdkappid empty",
+            q("", "administrator", &sig, "7", "json"),
+            60012,
+        ),
+        (
+            "sdkappid not a number",
+            q("abc", "administrator", &sig, "7", "json"),
+            60006,
+        ),
+        (
+            "sdkappid of another app",
+            q("1400000001", "administrator", &sig, "7", "json"),
+            60006,
+        ),
+        (
+            "identifier absent",
+            q(&app, "<absent>", &sig, "7", "json"),
+            60025,
+        ),
+        (
+            "contenttype absent",
+            q(&app, "administrator", &sig, "7", "<absent>"),
+            60025,
+        ),
+        (
+            "contenttype xml",
+            q(&app, "administrator", &sig, "7", "xml"),
+            60025,
+        ),
+        (
+            "random absent",
+            q(&app, "administrator", &sig, "<absent>", "json"),
+            60025,
+        ),
+        (
+            "random not u32",
+            q(&app, "administrator", &sig, "4294967296", "json"),
+            60025,
+        ),
+        (
+            "usersig absent",
+            q(&app, "administrator", "<absent>", "7", "json"),
+            70002,
+        ),
+        (
+            "usersig empty",
+            q(&app, "administrator", "", "7", "json"),
+            70002,
+        ),
+        (
+            "usersig not base64",
+            q(&app, "administrator", "%21%21%21", "7", "json"),
+            70003,
+        ),
+        (
+            "usersig not zlib",
+            q(&app, "administrator", "aGVsbG8_", "7", "json"),
+            70003,
+        ),
     ];
     for (name, query, expected) in cases {
         let v = api.post_bytes("im_get_tag", &query, BODY).await;
@@ -124,12 +176,25 @@ async fn usersig_expires_by_the_emulator_clock() {
         clock.now_unix_secs(),
         60,
     );
-    let query = q(&api.sdkappid.to_string(), "administrator", sig.expose(), "1", "json");
+    let query = q(
+        &api.sdkappid.to_string(),
+        "administrator",
+        sig.expose(),
+        "1",
+        "json",
+    );
     assert_eq!(code(&api.post_bytes("im_get_tag", &query, BODY).await), 0);
     clock.advance(Duration::from_secs(60));
-    assert_eq!(code(&api.post_bytes("im_get_tag", &query, BODY).await), 0, "valid through time + expire");
+    assert_eq!(
+        code(&api.post_bytes("im_get_tag", &query, BODY).await),
+        0,
+        "valid through time + expire"
+    );
     clock.advance(Duration::from_secs(1));
-    assert_eq!(code(&api.post_bytes("im_get_tag", &query, BODY).await), 70001);
+    assert_eq!(
+        code(&api.post_bytes("im_get_tag", &query, BODY).await),
+        70001
+    );
 }
 
 #[tokio::test]
@@ -152,7 +217,11 @@ async fn unknown_commands_paths_and_methods_get_600xx() {
     }
     for method in [Method::GET, Method::PUT, Method::DELETE] {
         let (status, _, body) = api
-            .raw(method.clone(), &format!("/v4/all_member_push/im_get_tag?{query}"), BODY)
+            .raw(
+                method.clone(),
+                &format!("/v4/all_member_push/im_get_tag?{query}"),
+                BODY,
+            )
             .await
             .unwrap();
         assert_eq!(status, 200);

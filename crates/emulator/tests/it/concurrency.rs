@@ -38,7 +38,8 @@ async fn concurrent_add_and_remove_lose_nothing() {
                     .iter()
                     .map(|u| json!({"To_Account": u, "Tags": [format!("w{w}-t{i}")]}))
                     .collect();
-                api.ok("im_remove_tag", json!({ "UserTags": entries })).await;
+                api.ok("im_remove_tag", json!({ "UserTags": entries }))
+                    .await;
             }
         }));
     }
@@ -51,12 +52,20 @@ async fn concurrent_add_and_remove_lose_nothing() {
         let mut tags = account.tags.clone();
         tags.sort();
         let mut expected: Vec<String> = (0..WRITERS)
-            .flat_map(|w| (0..TAGS_PER_WRITER).step_by(2).map(move |i| format!("w{w}-t{i}")))
+            .flat_map(|w| {
+                (0..TAGS_PER_WRITER)
+                    .step_by(2)
+                    .map(move |i| format!("w{w}-t{i}"))
+            })
             .collect();
         expected.sort();
         assert_eq!(tags, expected, "{user}");
         for w in 0..WRITERS {
-            assert_eq!(account.attrs[&format!("a{w}")], format!("v{}", TAGS_PER_WRITER - 1), "{user} a{w}");
+            assert_eq!(
+                account.attrs[&format!("a{w}")],
+                format!("v{}", TAGS_PER_WRITER - 1),
+                "{user} a{w}"
+            );
         }
     }
     // Every call was answered and logged.

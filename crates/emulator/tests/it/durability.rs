@@ -26,7 +26,9 @@ fn spawn(state: &Path) -> (Child, String) {
         .expect("spawn tim-emulator");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -45,10 +47,27 @@ async fn acknowledged_changes_survive_sigkill() {
     let state = dir.join("state.jsonl");
     let (mut child, url) = spawn(&state);
     let api = client(&url);
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
-    api.ok("im_set_attr", json!({"UserAttrs": [{"To_Account": "p", "Attrs": {"sex": "F", "city": "SZ"}}]})).await;
-    api.ok("im_remove_attr", json!({"UserAttrs": [{"To_Account": "p", "Attrs": ["city"]}]})).await;
-    let push = api.ok("im_push", json!({"MsgRandom": 1, "MsgBody": text("before the crash")})).await;
+    api.ok(
+        "im_set_attr_name",
+        json!({"AttrNames": {"0": "sex", "1": "city"}}),
+    )
+    .await;
+    api.ok(
+        "im_set_attr",
+        json!({"UserAttrs": [{"To_Account": "p", "Attrs": {"sex": "F", "city": "SZ"}}]}),
+    )
+    .await;
+    api.ok(
+        "im_remove_attr",
+        json!({"UserAttrs": [{"To_Account": "p", "Attrs": ["city"]}]}),
+    )
+    .await;
+    let push = api
+        .ok(
+            "im_push",
+            json!({"MsgRandom": 1, "MsgBody": text("before the crash")}),
+        )
+        .await;
 
     // A writer that records every acknowledged write until the process dies under it.
     let acked = Arc::new(Mutex::new(Vec::<usize>::new()));
@@ -81,7 +100,11 @@ async fn acknowledged_changes_survive_sigkill() {
         .expect("writer stops once the server is gone")
         .expect("writer did not panic");
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 60, "only {} writes acknowledged", acked.len());
+    assert!(
+        acked.len() >= 60,
+        "only {} writes acknowledged",
+        acked.len()
+    );
 
     let (mut child, url) = spawn(&state);
     let api = client(&url);
@@ -89,7 +112,8 @@ async fn acknowledged_changes_survive_sigkill() {
     for i in &acked {
         let tags = &snapshot["accounts"][format!("d{}", i / 50)]["tags"];
         assert!(
-            tags.as_array().is_some_and(|t| t.contains(&json!(format!("t{i}")))),
+            tags.as_array()
+                .is_some_and(|t| t.contains(&json!(format!("t{i}")))),
             "acknowledged tag t{i} lost after SIGKILL"
         );
     }
@@ -100,14 +124,20 @@ async fn acknowledged_changes_survive_sigkill() {
         .values()
         .map(|a| a["tags"].as_array().unwrap().len())
         .sum();
-    assert!(total == acked.len() || total == acked.len() + 1, "{total} vs {}", acked.len());
+    assert!(
+        total == acked.len() || total == acked.len() + 1,
+        "{total} vs {}",
+        acked.len()
+    );
     assert_eq!(snapshot["attr_names"], json!({"0": "sex", "1": "city"}));
     assert_eq!(snapshot["accounts"]["p"]["attrs"], json!({"sex": "F"}));
     let pushes = api.inspect("pushes").await;
     assert_eq!(pushes.as_array().unwrap().len(), 1);
     assert_eq!(pushes[0]["task_id"], push["TaskId"]);
     // TaskIds keep counting after the restart.
-    let again = api.ok("im_push", json!({"MsgRandom": 2, "MsgBody": text("after")})).await;
+    let again = api
+        .ok("im_push", json!({"MsgRandom": 2, "MsgBody": text("after")}))
+        .await;
     assert_ne!(again["TaskId"], push["TaskId"]);
     child.kill().expect("stop");
     child.wait().expect("reaped");
@@ -119,19 +149,42 @@ async fn graceful_restart_keeps_state_and_push_rules() {
     let dir = temp_dir("graceful");
     let state = dir.join("state.jsonl");
     let clock = crate::support::manual_clock();
-    let api = Api::start_with_clock(Emulator::builder().state_file(&state).daily_push_quota(1), clock.clone()).await;
-    api.ok("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": ["kept"]}]})).await;
-    api.ok("im_push", json!({"MsgRandom": 1, "MsgBody": text("one")})).await;
+    let api = Api::start_with_clock(
+        Emulator::builder().state_file(&state).daily_push_quota(1),
+        clock.clone(),
+    )
+    .await;
+    api.ok(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": ["kept"]}]}),
+    )
+    .await;
+    api.ok("im_push", json!({"MsgRandom": 1, "MsgBody": text("one")}))
+        .await;
     let Api { emu, .. } = api;
     emu.expect("emulator").shutdown().await;
 
-    let api = Api::start_with_clock(Emulator::builder().state_file(&state).daily_push_quota(1), clock.clone()).await;
+    let api = Api::start_with_clock(
+        Emulator::builder().state_file(&state).daily_push_quota(1),
+        clock.clone(),
+    )
+    .await;
     assert_eq!(api.tags_of(&["u"]).await, vec![vec!["kept"]]);
     assert_eq!(api.emu().pushes()[0].recipients, ["u"]);
     // The push spacing and the daily quota are computed from the stored pushes.
-    api.fails("im_push", json!({"MsgRandom": 2, "MsgBody": text("two")}), 90024).await;
+    api.fails(
+        "im_push",
+        json!({"MsgRandom": 2, "MsgBody": text("two")}),
+        90024,
+    )
+    .await;
     clock.advance(Duration::from_secs(2));
-    api.fails("im_push", json!({"MsgRandom": 3, "MsgBody": text("three")}), 90047).await;
+    api.fails(
+        "im_push",
+        json!({"MsgRandom": 3, "MsgBody": text("three")}),
+        90047,
+    )
+    .await;
     drop(api);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -140,8 +193,16 @@ async fn graceful_restart_keeps_state_and_push_rules() {
 async fn a_corrupt_state_file_refuses_to_start() {
     let dir = temp_dir("corrupt");
     let state = dir.join("state.jsonl");
-    std::fs::write(&state, "garbage\n{\"change\":{\"import\":{\"accounts\":[\"x\"]}}}\n").unwrap();
-    let err = Emulator::builder().state_file(&state).start().await.unwrap_err();
+    std::fs::write(
+        &state,
+        "garbage\n{\"change\":{\"import\":{\"accounts\":[\"x\"]}}}\n",
+    )
+    .unwrap();
+    let err = Emulator::builder()
+        .state_file(&state)
+        .start()
+        .await
+        .unwrap_err();
     assert!(matches!(err, StartError::StateFile(_)), "{err}");
     assert!(err.to_string().contains("line 1"), "{err}");
     let _ = std::fs::remove_dir_all(dir);

@@ -19,39 +19,76 @@ async fn attribute_names_set_read_and_rename() {
     let api = api().await;
     let v = api.ok("im_get_attr_name", json!({})).await;
     assert_eq!(v["AttrNames"], json!({}));
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"2": "country"}})).await;
+    api.ok(
+        "im_set_attr_name",
+        json!({"AttrNames": {"0": "sex", "1": "city"}}),
+    )
+    .await;
+    api.ok("im_set_attr_name", json!({"AttrNames": {"2": "country"}}))
+        .await;
     let v = api.ok("im_get_attr_name", json!({})).await;
-    assert_eq!(v["AttrNames"], json!({"0": "sex", "1": "city", "2": "country"}));
+    assert_eq!(
+        v["AttrNames"],
+        json!({"0": "sex", "1": "city", "2": "country"})
+    );
     // Renaming a slot keeps the users' values under the new name.
-    api.ok("im_set_attr", json!({"UserAttrs": [{"To_Account": "u1", "Attrs": {"sex": "F"}}]})).await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "gender"}})).await;
+    api.ok(
+        "im_set_attr",
+        json!({"UserAttrs": [{"To_Account": "u1", "Attrs": {"sex": "F"}}]}),
+    )
+    .await;
+    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "gender"}}))
+        .await;
     let v = api.ok("im_get_attr", json!({"To_Account": ["u1"]})).await;
-    assert_eq!(v["UserAttrs"], json!([{"To_Account": "u1", "Attrs": {"gender": "F"}}]));
+    assert_eq!(
+        v["UserAttrs"],
+        json!([{"To_Account": "u1", "Attrs": {"gender": "F"}}])
+    );
 }
 
 #[tokio::test]
 async fn attribute_name_errors() {
     let api = api().await;
     let long = "n".repeat(51);
-    api.fails("im_set_attr_name", json!({"AttrNames": {"10": "x"}}), 90033).await;
-    api.fails("im_set_attr_name", json!({"AttrNames": {"a": "x"}}), 90033).await;
-    api.fails("im_set_attr_name", json!({"AttrNames": {"0": long}}), 90033).await;
-    api.fails("im_set_attr_name", json!({"AttrNames": {"0": ""}}), 90033).await;
-    api.fails("im_set_attr_name", json!({"AttrNames": {"0": "x", "1": "x"}}), 90033).await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "x"}})).await;
-    api.fails("im_set_attr_name", json!({"AttrNames": {"1": "x"}}), 90033).await;
+    api.fails("im_set_attr_name", json!({"AttrNames": {"10": "x"}}), 90033)
+        .await;
+    api.fails("im_set_attr_name", json!({"AttrNames": {"a": "x"}}), 90033)
+        .await;
+    api.fails("im_set_attr_name", json!({"AttrNames": {"0": long}}), 90033)
+        .await;
+    api.fails("im_set_attr_name", json!({"AttrNames": {"0": ""}}), 90033)
+        .await;
+    api.fails(
+        "im_set_attr_name",
+        json!({"AttrNames": {"0": "x", "1": "x"}}),
+        90033,
+    )
+    .await;
+    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "x"}}))
+        .await;
+    api.fails("im_set_attr_name", json!({"AttrNames": {"1": "x"}}), 90033)
+        .await;
     api.fails("im_set_attr_name", json!({}), 90001).await;
-    api.fails("im_set_attr_name", json!({"AttrNames": ["x"]}), 90001).await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"9": "n".repeat(50)}})).await;
+    api.fails("im_set_attr_name", json!({"AttrNames": ["x"]}), 90001)
+        .await;
+    api.ok(
+        "im_set_attr_name",
+        json!({"AttrNames": {"9": "n".repeat(50)}}),
+    )
+    .await;
     // get_attr_name takes `{}` and nothing else.
-    api.fails("im_get_attr_name", json!({"To_Account": ["u"]}), 90001).await;
+    api.fails("im_get_attr_name", json!({"To_Account": ["u"]}), 90001)
+        .await;
 }
 
 #[tokio::test]
 async fn user_attributes_set_read_remove() {
     let api = api().await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
+    api.ok(
+        "im_set_attr_name",
+        json!({"AttrNames": {"0": "sex", "1": "city"}}),
+    )
+    .await;
     api.ok(
         "im_set_attr",
         json!({"UserAttrs": [
@@ -60,7 +97,12 @@ async fn user_attributes_set_read_remove() {
         ]}),
     )
     .await;
-    let v = api.ok("im_get_attr", json!({"To_Account": ["xiaojun013", "nobody", "xiaojun012"]})).await;
+    let v = api
+        .ok(
+            "im_get_attr",
+            json!({"To_Account": ["xiaojun013", "nobody", "xiaojun012"]}),
+        )
+        .await;
     assert_eq!(
         v["UserAttrs"],
         json!([
@@ -74,10 +116,16 @@ async fn user_attributes_set_read_remove() {
         json!({"UserAttrs": [{"To_Account": "xiaojun012", "Attrs": ["sex"]}]}),
     )
     .await;
-    let v = api.ok("im_get_attr", json!({"To_Account": ["xiaojun012"]})).await;
+    let v = api
+        .ok("im_get_attr", json!({"To_Account": ["xiaojun012"]}))
+        .await;
     assert_eq!(v["UserAttrs"][0]["Attrs"], json!({"city": "attr2"}));
     // Overwrite keeps the other attributes.
-    api.ok("im_set_attr", json!({"UserAttrs": [{"To_Account": "xiaojun012", "Attrs": {"city": "x"}}]})).await;
+    api.ok(
+        "im_set_attr",
+        json!({"UserAttrs": [{"To_Account": "xiaojun012", "Attrs": {"city": "x"}}]}),
+    )
+    .await;
     let state = api.emu().state();
     assert_eq!(state.accounts["xiaojun012"].attrs["city"], "x");
     assert_eq!(state.accounts["xiaojun013"].attrs.len(), 2);
@@ -86,10 +134,21 @@ async fn user_attributes_set_read_remove() {
 #[tokio::test]
 async fn user_attribute_errors() {
     let api = api().await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex"}})).await;
+    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex"}}))
+        .await;
     // Names never set with im_set_attr_name.
-    api.fails("im_set_attr", json!({"UserAttrs": [{"To_Account": "u", "Attrs": {"city": "x"}}]}), 90033).await;
-    api.fails("im_remove_attr", json!({"UserAttrs": [{"To_Account": "u", "Attrs": ["city"]}]}), 90033).await;
+    api.fails(
+        "im_set_attr",
+        json!({"UserAttrs": [{"To_Account": "u", "Attrs": {"city": "x"}}]}),
+        90033,
+    )
+    .await;
+    api.fails(
+        "im_remove_attr",
+        json!({"UserAttrs": [{"To_Account": "u", "Attrs": ["city"]}]}),
+        90033,
+    )
+    .await;
     // Value longer than 50 bytes.
     api.fails(
         "im_set_attr",
@@ -102,18 +161,32 @@ async fn user_attribute_errors() {
         .into_iter()
         .map(|a| json!({"To_Account": a, "Attrs": {"sex": "M"}}))
         .collect();
-    api.fails("im_set_attr", json!({ "UserAttrs": too_many }), 90018).await;
-    api.fails("im_get_attr", json!({ "To_Account": accounts(101) }), 90018).await;
+    api.fails("im_set_attr", json!({ "UserAttrs": too_many }), 90018)
+        .await;
+    api.fails("im_get_attr", json!({ "To_Account": accounts(101) }), 90018)
+        .await;
     let removes: Vec<Value> = accounts(101)
         .into_iter()
         .map(|a| json!({"To_Account": a, "Attrs": ["sex"]}))
         .collect();
-    api.fails("im_remove_attr", json!({ "UserAttrs": removes }), 90018).await;
+    api.fails("im_remove_attr", json!({ "UserAttrs": removes }), 90018)
+        .await;
     // Wrong account types.
-    api.fails("im_get_attr", json!({"To_Account": [42]}), 60015).await;
-    api.fails("im_set_attr", json!({"UserAttrs": [{"To_Account": 42, "Attrs": {"sex": "M"}}]}), 60015).await;
+    api.fails("im_get_attr", json!({"To_Account": [42]}), 60015)
+        .await;
+    api.fails(
+        "im_set_attr",
+        json!({"UserAttrs": [{"To_Account": 42, "Attrs": {"sex": "M"}}]}),
+        60015,
+    )
+    .await;
     // Remove-attr takes a list of names (the Java SDK's object is refused).
-    api.fails("im_remove_attr", json!({"UserAttrs": [{"To_Account": "u", "Attrs": {"sex": "M"}}]}), 90001).await;
+    api.fails(
+        "im_remove_attr",
+        json!({"UserAttrs": [{"To_Account": "u", "Attrs": {"sex": "M"}}]}),
+        90001,
+    )
+    .await;
     // Nothing was applied by any refused call.
     assert!(api.emu().state().accounts.is_empty());
     // 100 accounts are fine.
@@ -137,7 +210,11 @@ async fn tags_add_read_remove_and_clear() {
     )
     .await;
     // A set: adding again changes nothing, order of first addition is kept.
-    api.ok("im_add_tag", json!({"UserTags": [{"To_Account": "xiaojun012", "Tags": ["b", "d", "a"]}]})).await;
+    api.ok(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "xiaojun012", "Tags": ["b", "d", "a"]}]}),
+    )
+    .await;
     assert_eq!(
         api.tags_of(&["xiaojun012", "xiaojun013", "nobody"]).await,
         vec![vec!["a", "b", "d"], vec!["a", "c"], vec![]]
@@ -148,8 +225,15 @@ async fn tags_add_read_remove_and_clear() {
     )
     .await;
     assert_eq!(api.tags_of(&["xiaojun012"]).await, vec![vec!["a", "d"]]);
-    api.ok("im_remove_all_tags", json!({"To_Account": ["xiaojun012", "xiaojun013"]})).await;
-    assert_eq!(api.tags_of(&["xiaojun012", "xiaojun013"]).await, vec![Vec::<String>::new(), vec![]]);
+    api.ok(
+        "im_remove_all_tags",
+        json!({"To_Account": ["xiaojun012", "xiaojun013"]}),
+    )
+    .await;
+    assert_eq!(
+        api.tags_of(&["xiaojun012", "xiaojun013"]).await,
+        vec![Vec::<String>::new(), vec![]]
+    );
     // The accounts stay known.
     assert_eq!(api.emu().state().accounts.len(), 2);
 }
@@ -158,22 +242,66 @@ async fn tags_add_read_remove_and_clear() {
 async fn tag_errors() {
     let api = api().await;
     let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
-    api.fails("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": eleven}]}), 90032).await;
-    api.fails("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": ["t".repeat(51)]}]}), 90034).await;
-    api.fails("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": [""]}]}), 90034).await;
-    let many: Vec<Value> = accounts(101).into_iter().map(|a| json!({"To_Account": a, "Tags": ["x"]})).collect();
-    api.fails("im_add_tag", json!({ "UserTags": many.clone() }), 90018).await;
-    api.fails("im_remove_tag", json!({ "UserTags": many }), 90018).await;
-    let v = api.fails("im_get_tag", json!({ "To_Account": accounts(101) }), 90018).await;
+    api.fails(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": eleven}]}),
+        90032,
+    )
+    .await;
+    api.fails(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": ["t".repeat(51)]}]}),
+        90034,
+    )
+    .await;
+    api.fails(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": [""]}]}),
+        90034,
+    )
+    .await;
+    let many: Vec<Value> = accounts(101)
+        .into_iter()
+        .map(|a| json!({"To_Account": a, "Tags": ["x"]}))
+        .collect();
+    api.fails("im_add_tag", json!({ "UserTags": many.clone() }), 90018)
+        .await;
+    api.fails("im_remove_tag", json!({ "UserTags": many }), 90018)
+        .await;
+    let v = api
+        .fails("im_get_tag", json!({ "To_Account": accounts(101) }), 90018)
+        .await;
     assert_eq!(v["ErrorInfo"], "request account count exceed limit");
-    api.fails("im_remove_all_tags", json!({ "To_Account": accounts(101) }), 90018).await;
-    api.fails("im_get_tag", json!({"To_Account": [null]}), 60015).await;
-    api.fails("im_add_tag", json!({"UserTags": [{"To_Account": ["u"], "Tags": ["x"]}]}), 60015).await;
-    api.fails("im_get_tag", json!({"To_Account": "u"}), 90001).await;
-    api.fails("im_get_tag", json!({"To_Account": [""]}), 90001).await;
+    api.fails(
+        "im_remove_all_tags",
+        json!({ "To_Account": accounts(101) }),
+        90018,
+    )
+    .await;
+    api.fails("im_get_tag", json!({"To_Account": [null]}), 60015)
+        .await;
+    api.fails(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": ["u"], "Tags": ["x"]}]}),
+        60015,
+    )
+    .await;
+    api.fails("im_get_tag", json!({"To_Account": "u"}), 90001)
+        .await;
+    api.fails("im_get_tag", json!({"To_Account": [""]}), 90001)
+        .await;
     // The Go SDK's top-level "Tags" instead of "UserTags" is refused.
-    api.fails("im_add_tag", json!({"To_Account": "u", "Tags": ["x"]}), 90001).await;
-    api.ok("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": ["t".repeat(50)]}]})).await;
+    api.fails(
+        "im_add_tag",
+        json!({"To_Account": "u", "Tags": ["x"]}),
+        90001,
+    )
+    .await;
+    api.ok(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": ["t".repeat(50)]}]}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -181,11 +309,19 @@ async fn an_account_holds_at_most_100_tags_and_requests_are_atomic() {
     let api = api().await;
     for batch in 0..10 {
         let tags: Vec<String> = (0..10).map(|i| format!("t{}", batch * 10 + i)).collect();
-        api.ok("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": tags}]})).await;
+        api.ok(
+            "im_add_tag",
+            json!({"UserTags": [{"To_Account": "u", "Tags": tags}]}),
+        )
+        .await;
     }
     assert_eq!(api.tags_of(&["u"]).await[0].len(), 100);
     // Re-adding held tags is fine; one new tag is one too many.
-    api.ok("im_add_tag", json!({"UserTags": [{"To_Account": "u", "Tags": ["t0", "t99"]}]})).await;
+    api.ok(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": ["t0", "t99"]}]}),
+    )
+    .await;
     api.fails(
         "im_add_tag",
         json!({"UserTags": [
@@ -198,7 +334,11 @@ async fn an_account_holds_at_most_100_tags_and_requests_are_atomic() {
     // Nothing of the refused request was applied, not even the first entry.
     assert!(!api.emu().state().accounts.contains_key("other"));
     // The same account twice in one request counts as one account.
-    api.ok("im_remove_tag", json!({"UserTags": [{"To_Account": "u", "Tags": ["t0", "t1"]}]})).await;
+    api.ok(
+        "im_remove_tag",
+        json!({"UserTags": [{"To_Account": "u", "Tags": ["t0", "t1"]}]}),
+    )
+    .await;
     api.fails(
         "im_add_tag",
         json!({"UserTags": [
@@ -221,7 +361,14 @@ async fn malformed_json_is_90001_on_every_endpoint() {
     let api = api().await;
     let query = api.query();
     for command in Command::ALL {
-        for body in ["{", "", "not json", "[1,2]", "\"text\"", "{\"To_Account\":[\"u\"],}"] {
+        for body in [
+            "{",
+            "",
+            "not json",
+            "[1,2]",
+            "\"text\"",
+            "{\"To_Account\":[\"u\"],}",
+        ] {
             let v = api.post_bytes(command.command(), &query, body).await;
             assert_eq!(code(&v), 90001, "{command} {body:?}: {v}");
         }
@@ -231,7 +378,12 @@ async fn malformed_json_is_90001_on_every_endpoint() {
 #[tokio::test]
 async fn unknown_fields_are_refused() {
     let api = api().await;
-    api.fails("im_get_tag", json!({"To_Account": ["u"], "To_account": ["v"]}), 90001).await;
+    api.fails(
+        "im_get_tag",
+        json!({"To_Account": ["u"], "To_account": ["v"]}),
+        90001,
+    )
+    .await;
     api.fails(
         "im_push",
         json!({"MsgRandom": 1, "MsgBody": crate::support::text("hi"), "MsgLifetime": 60}),

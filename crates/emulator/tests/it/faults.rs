@@ -32,12 +32,18 @@ async fn bad_gateway_is_502_html_and_not_applied() {
     let api = Api::start(Emulator::builder().rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::BadGateway);
     let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
-    let (status, headers, body) = api.raw(Method::POST, &path, add("lost").to_string()).await.unwrap();
+    let (status, headers, body) = api
+        .raw(Method::POST, &path, add("lost").to_string())
+        .await
+        .unwrap();
     assert_eq!(status, 502);
     assert_eq!(headers[http::header::CONTENT_TYPE], "text/html");
     let body = String::from_utf8(body.to_vec()).unwrap();
     assert!(body.contains("502 Bad Gateway"), "{body}");
-    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err(), "not JSON");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body).is_err(),
+        "not JSON"
+    );
     assert!(api.emu().state().accounts.is_empty());
     assert_eq!(api.emu().requests()[0].status, 502);
 }
@@ -47,8 +53,14 @@ async fn drop_after_apply_loses_the_acknowledgement_only() {
     let api = Api::start(Emulator::builder().rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::DropAfterApply);
     let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
-    let err = api.raw(Method::POST, &path, add("applied").to_string()).await.unwrap_err();
-    assert!(!err.contains("timed out"), "the connection is closed, not hung: {err}");
+    let err = api
+        .raw(Method::POST, &path, add("applied").to_string())
+        .await
+        .unwrap_err();
+    assert!(
+        !err.contains("timed out"),
+        "the connection is closed, not hung: {err}"
+    );
     // Applied all the same.
     assert_eq!(api.tags_of(&["u"]).await, vec![vec!["applied"]]);
     let log = api.emu().requests();
@@ -63,7 +75,11 @@ async fn drop_after_apply_on_a_push_records_it() {
     let path = format!("/v4/all_member_push/im_push?{}", api.query());
     let body = json!({"MsgRandom": 5, "MsgBody": crate::support::text("maybe")}).to_string();
     assert!(api.raw(Method::POST, &path, body).await.is_err());
-    assert_eq!(api.emu().pushes().len(), 1, "the push happened although nobody heard back");
+    assert_eq!(
+        api.emu().pushes().len(),
+        1,
+        "the push happened although nobody heard back"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +135,12 @@ async fn fault_sequence(seed: u64, n: usize) -> Vec<Option<FaultKind>> {
         outcomes.push(outcome);
     }
     // Exactly the calls that were not hit were applied.
-    let applied = api.emu().state().accounts.get("u").map_or(0, |a| a.tags.len());
+    let applied = api
+        .emu()
+        .state()
+        .accounts
+        .get("u")
+        .map_or(0, |a| a.tags.len());
     assert_eq!(applied, outcomes.iter().filter(|o| o.is_none()).count());
     outcomes
 }
@@ -131,8 +152,14 @@ async fn fault_rates_are_seeded_and_reproducible() {
     assert_eq!(a, b, "same seed, same faults");
     let count = |k: Option<FaultKind>| a.iter().filter(|o| **o == k).count();
     // 30% / 20% / 50% of 60 calls; bounds far from the expectation, the sequence is fixed anyway.
-    assert!((8..=28).contains(&count(Some(FaultKind::InternalError))), "{a:?}");
-    assert!((3..=22).contains(&count(Some(FaultKind::BadGateway))), "{a:?}");
+    assert!(
+        (8..=28).contains(&count(Some(FaultKind::InternalError))),
+        "{a:?}"
+    );
+    assert!(
+        (3..=22).contains(&count(Some(FaultKind::BadGateway))),
+        "{a:?}"
+    );
     assert!((15..=45).contains(&count(None)), "{a:?}");
     let c = fault_sequence(8, 60).await;
     assert_ne!(a, c, "another seed, other faults");

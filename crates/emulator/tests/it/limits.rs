@@ -40,12 +40,20 @@ async fn one_hundred_calls_per_second_per_endpoint() {
 async fn pushes_must_be_more_than_one_second_apart() {
     let clock = manual_clock();
     let api = Api::start_with_clock(Emulator::builder(), clock.clone()).await;
-    api.ok("im_push", json!({"MsgRandom": 1, "MsgBody": text("a")})).await;
+    api.ok("im_push", json!({"MsgRandom": 1, "MsgBody": text("a")}))
+        .await;
     clock.advance(Duration::from_millis(1000));
-    let v = api.fails("im_push", json!({"MsgRandom": 2, "MsgBody": text("b")}), 90024).await;
+    let v = api
+        .fails(
+            "im_push",
+            json!({"MsgRandom": 2, "MsgBody": text("b")}),
+            90024,
+        )
+        .await;
     assert_eq!(v["ErrorInfo"], "push too frequently");
     clock.advance(Duration::from_millis(1));
-    api.ok("im_push", json!({"MsgRandom": 3, "MsgBody": text("c")})).await;
+    api.ok("im_push", json!({"MsgRandom": 3, "MsgBody": text("c")}))
+        .await;
     assert_eq!(api.emu().pushes().len(), 2);
 }
 
@@ -55,17 +63,29 @@ async fn daily_push_quota_resets_at_beijing_midnight() {
     let clock = tim_emulator::ManualClock::new(1_717_257_590_000);
     let api = Api::start_with_clock(Emulator::builder().daily_push_quota(3), clock.clone()).await;
     for i in 0..3 {
-        api.ok("im_push", json!({"MsgRandom": i, "MsgBody": text("q")})).await;
+        api.ok("im_push", json!({"MsgRandom": i, "MsgBody": text("q")}))
+            .await;
         clock.advance(Duration::from_millis(1500));
     }
     // 23:59:54.5 Beijing: the quota is used up.
-    api.fails("im_push", json!({"MsgRandom": 10, "MsgBody": text("q")}), 90047).await;
+    api.fails(
+        "im_push",
+        json!({"MsgRandom": 10, "MsgBody": text("q")}),
+        90047,
+    )
+    .await;
     clock.advance(Duration::from_secs(5));
     // 23:59:59.5: still the same day.
-    api.fails("im_push", json!({"MsgRandom": 11, "MsgBody": text("q")}), 90047).await;
+    api.fails(
+        "im_push",
+        json!({"MsgRandom": 11, "MsgBody": text("q")}),
+        90047,
+    )
+    .await;
     clock.advance(Duration::from_millis(500));
     // Midnight in Beijing: a new day.
-    api.ok("im_push", json!({"MsgRandom": 12, "MsgBody": text("q")})).await;
+    api.ok("im_push", json!({"MsgRandom": 12, "MsgBody": text("q")}))
+        .await;
     assert_eq!(api.emu().pushes().len(), 4);
 }
 
@@ -81,7 +101,8 @@ async fn rate_limits_can_be_turned_off() {
         api.ok("im_get_tag", json!({"To_Account": ["u"]})).await;
     }
     for i in 0..5 {
-        api.ok("im_push", json!({"MsgRandom": i, "MsgBody": text("burst")})).await;
+        api.ok("im_push", json!({"MsgRandom": i, "MsgBody": text("burst")}))
+            .await;
     }
     assert_eq!(api.emu().pushes().len(), 5);
 }

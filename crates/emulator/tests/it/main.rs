@@ -6,6 +6,7 @@ mod durability;
 mod endpoints;
 mod faults;
 mod inspection;
+mod lifecycle;
 mod limits;
 mod push;
 mod samples;

@@ -16,7 +16,11 @@ use crate::support::{Api, code, manual_clock, text};
 /// - erin:  imported only (known, nothing set)
 async fn populated() -> Api {
     let api = Api::start(Emulator::builder().rate_limits(false).accounts(["erin"])).await;
-    api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
+    api.ok(
+        "im_set_attr_name",
+        json!({"AttrNames": {"0": "sex", "1": "city"}}),
+    )
+    .await;
     api.ok(
         "im_add_tag",
         json!({"UserTags": [
@@ -48,7 +52,10 @@ async fn recipients(api: &Api, condition: Option<Value>) -> Vec<String> {
     let v = api.ok("im_push", body).await;
     let task_id = v["TaskId"].as_str().expect("TaskId").to_owned();
     let pushes = api.emu().pushes();
-    let record = pushes.iter().find(|p| p.task_id == task_id).expect("recorded");
+    let record = pushes
+        .iter()
+        .find(|p| p.task_id == task_id)
+        .expect("recorded");
     record.recipients.clone()
 }
 
@@ -56,20 +63,56 @@ async fn recipients(api: &Api, condition: Option<Value>) -> Vec<String> {
 async fn push_targets_by_condition() {
     let api = populated().await;
     let cases: Vec<(&str, Option<Value>, Vec<&str>)> = vec![
-        ("everyone", None, vec!["alice", "bob", "carol", "dave", "erin"]),
-        ("empty condition", Some(json!({})), vec!["alice", "bob", "carol", "dave", "erin"]),
-        ("TagsAnd one", Some(json!({"TagsAnd": ["vip"]})), vec!["alice", "bob"]),
-        ("TagsAnd all", Some(json!({"TagsAnd": ["vip", "beta"]})), vec!["alice"]),
-        ("TagsAnd unknown tag", Some(json!({"TagsAnd": ["vip", "nobody-has"]})), vec![]),
-        ("TagsOr", Some(json!({"TagsOr": ["vip", "beta"]})), vec!["alice", "bob", "carol"]),
-        ("TagsOr one", Some(json!({"TagsOr": ["beta"]})), vec!["alice", "carol"]),
+        (
+            "everyone",
+            None,
+            vec!["alice", "bob", "carol", "dave", "erin"],
+        ),
+        (
+            "empty condition",
+            Some(json!({})),
+            vec!["alice", "bob", "carol", "dave", "erin"],
+        ),
+        (
+            "TagsAnd one",
+            Some(json!({"TagsAnd": ["vip"]})),
+            vec!["alice", "bob"],
+        ),
+        (
+            "TagsAnd all",
+            Some(json!({"TagsAnd": ["vip", "beta"]})),
+            vec!["alice"],
+        ),
+        (
+            "TagsAnd unknown tag",
+            Some(json!({"TagsAnd": ["vip", "nobody-has"]})),
+            vec![],
+        ),
+        (
+            "TagsOr",
+            Some(json!({"TagsOr": ["vip", "beta"]})),
+            vec!["alice", "bob", "carol"],
+        ),
+        (
+            "TagsOr one",
+            Some(json!({"TagsOr": ["beta"]})),
+            vec!["alice", "carol"],
+        ),
         (
             "TagsAnd and TagsOr both hold",
             Some(json!({"TagsAnd": ["beta"], "TagsOr": ["vip"]})),
             vec!["alice"],
         ),
-        ("AttrsAnd", Some(json!({"AttrsAnd": {"sex": "F", "city": "Beijing"}})), vec!["carol"]),
-        ("AttrsAnd one", Some(json!({"AttrsAnd": {"sex": "M"}})), vec!["bob", "dave"]),
+        (
+            "AttrsAnd",
+            Some(json!({"AttrsAnd": {"sex": "F", "city": "Beijing"}})),
+            vec!["carol"],
+        ),
+        (
+            "AttrsAnd one",
+            Some(json!({"AttrsAnd": {"sex": "M"}})),
+            vec!["bob", "dave"],
+        ),
         (
             "AttrsOr",
             Some(json!({"AttrsOr": {"sex": "M", "city": "Shenzhen"}})),
@@ -86,8 +129,15 @@ async fn push_targets_by_condition() {
         assert_eq!(got, expected, "{name}");
     }
     // Removing a tag changes who is reached.
-    api.ok("im_remove_tag", json!({"UserTags": [{"To_Account": "bob", "Tags": ["vip"]}]})).await;
-    assert_eq!(recipients(&api, Some(json!({"TagsAnd": ["vip"]}))).await, ["alice"]);
+    api.ok(
+        "im_remove_tag",
+        json!({"UserTags": [{"To_Account": "bob", "Tags": ["vip"]}]}),
+    )
+    .await;
+    assert_eq!(
+        recipients(&api, Some(json!({"TagsAnd": ["vip"]}))).await,
+        ["alice"]
+    );
 }
 
 #[tokio::test]
@@ -123,7 +173,9 @@ async fn push_is_recorded_with_message_and_task_id() {
     assert_eq!(over_http[0]["request"], body);
     assert_eq!(over_http[0]["recipients"], json!(["alice", "bob"]));
     // TaskIds are unique.
-    let v2 = api.ok("im_push", json!({"MsgRandom": 2, "MsgBody": text("x")})).await;
+    let v2 = api
+        .ok("im_push", json!({"MsgRandom": 2, "MsgBody": text("x")}))
+        .await;
     assert_ne!(v2["TaskId"], v["TaskId"]);
 }
 
@@ -134,15 +186,47 @@ async fn push_request_rules_and_codes() {
     let tags = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
     let cases: Vec<(&str, Value, i64)> = vec![
         ("MsgRandom missing", json!({"MsgBody": body}), 90005),
-        ("MsgRandom a string", json!({"MsgRandom": "1", "MsgBody": body}), 90005),
-        ("MsgRandom a float", json!({"MsgRandom": 1.5, "MsgBody": body}), 90005),
-        ("MsgRandom negative", json!({"MsgRandom": -1, "MsgBody": body}), 90005),
+        (
+            "MsgRandom a string",
+            json!({"MsgRandom": "1", "MsgBody": body}),
+            90005,
+        ),
+        (
+            "MsgRandom a float",
+            json!({"MsgRandom": 1.5, "MsgBody": body}),
+            90005,
+        ),
+        (
+            "MsgRandom negative",
+            json!({"MsgRandom": -1, "MsgBody": body}),
+            90005,
+        ),
         ("MsgBody missing", json!({"MsgRandom": 1}), 90002),
-        ("MsgBody empty", json!({"MsgRandom": 1, "MsgBody": []}), 90002),
-        ("MsgBody not an array", json!({"MsgRandom": 1, "MsgBody": {"MsgType": "TIMTextElem"}}), 90007),
-        ("element without MsgContent", json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMTextElem"}]}), 90002),
-        ("unknown MsgType", json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMMagicElem", "MsgContent": {}}]}), 90002),
-        ("content not in message format", json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Txt": "x"}}]}), 90010),
+        (
+            "MsgBody empty",
+            json!({"MsgRandom": 1, "MsgBody": []}),
+            90002,
+        ),
+        (
+            "MsgBody not an array",
+            json!({"MsgRandom": 1, "MsgBody": {"MsgType": "TIMTextElem"}}),
+            90007,
+        ),
+        (
+            "element without MsgContent",
+            json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMTextElem"}]}),
+            90002,
+        ),
+        (
+            "unknown MsgType",
+            json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMMagicElem", "MsgContent": {}}]}),
+            90002,
+        ),
+        (
+            "content not in message format",
+            json!({"MsgRandom": 1, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Txt": "x"}}]}),
+            90010,
+        ),
         (
             "two custom elements",
             json!({"MsgRandom": 1, "MsgBody": [
@@ -151,26 +235,85 @@ async fn push_request_rules_and_codes() {
             ]}),
             90002,
         ),
-        ("MsgLifeTime over 7 days", json!({"MsgRandom": 1, "MsgBody": body, "MsgLifeTime": 604_801}), 90026),
-        ("MsgLifeTime not an integer", json!({"MsgRandom": 1, "MsgBody": body, "MsgLifeTime": "1d"}), 90044),
-        ("tags and attrs together", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsAnd": ["vip"], "AttrsOr": {"sex": "M"}}}), 90039),
-        ("same tag in TagsAnd and TagsOr", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsAnd": ["vip"], "TagsOr": ["beta", "vip"]}}), 90022),
-        ("empty tag", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsOr": [""]}}), 90040),
-        ("11 tags in TagsAnd", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsAnd": tags(11)}}), 90032),
-        ("11 tags in TagsOr", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsOr": tags(11)}}), 90032),
-        ("tag over 50 bytes", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsOr": ["x".repeat(51)]}}), 90020),
-        ("attribute never named", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"AttrsAnd": {"country": "CN"}}}), 90033),
-        ("attribute value not a string", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"AttrsOr": {"sex": 1}}}), 90033),
-        ("OfflinePushInfo malformed", json!({"MsgRandom": 1, "MsgBody": body, "OfflinePushInfo": {"PushFlag": "yes"}}), 90043),
-        ("From_Account not a string", json!({"MsgRandom": 1, "MsgBody": body, "From_Account": 7}), 60015),
-        ("Condition not an object", json!({"MsgRandom": 1, "MsgBody": body, "Condition": ["vip"]}), 90001),
-        ("TagsNot is not in this family", json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsNot": ["vip"]}}), 90001),
+        (
+            "MsgLifeTime over 7 days",
+            json!({"MsgRandom": 1, "MsgBody": body, "MsgLifeTime": 604_801}),
+            90026,
+        ),
+        (
+            "MsgLifeTime not an integer",
+            json!({"MsgRandom": 1, "MsgBody": body, "MsgLifeTime": "1d"}),
+            90044,
+        ),
+        (
+            "tags and attrs together",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsAnd": ["vip"], "AttrsOr": {"sex": "M"}}}),
+            90039,
+        ),
+        (
+            "same tag in TagsAnd and TagsOr",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsAnd": ["vip"], "TagsOr": ["beta", "vip"]}}),
+            90022,
+        ),
+        (
+            "empty tag",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsOr": [""]}}),
+            90040,
+        ),
+        (
+            "11 tags in TagsAnd",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsAnd": tags(11)}}),
+            90032,
+        ),
+        (
+            "11 tags in TagsOr",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsOr": tags(11)}}),
+            90032,
+        ),
+        (
+            "tag over 50 bytes",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsOr": ["x".repeat(51)]}}),
+            90020,
+        ),
+        (
+            "attribute never named",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"AttrsAnd": {"country": "CN"}}}),
+            90033,
+        ),
+        (
+            "attribute value not a string",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"AttrsOr": {"sex": 1}}}),
+            90033,
+        ),
+        (
+            "OfflinePushInfo malformed",
+            json!({"MsgRandom": 1, "MsgBody": body, "OfflinePushInfo": {"PushFlag": "yes"}}),
+            90043,
+        ),
+        (
+            "From_Account not a string",
+            json!({"MsgRandom": 1, "MsgBody": body, "From_Account": 7}),
+            60015,
+        ),
+        (
+            "Condition not an object",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": ["vip"]}),
+            90001,
+        ),
+        (
+            "TagsNot is not in this family",
+            json!({"MsgRandom": 1, "MsgBody": body, "Condition": {"TagsNot": ["vip"]}}),
+            90001,
+        ),
     ];
     for (name, request, expected) in cases {
         let v = api.call("im_push", request).await;
         assert_eq!(code(&v), expected, "{name}: {v}");
     }
-    assert!(api.emu().pushes().is_empty(), "no refused push was recorded");
+    assert!(
+        api.emu().pushes().is_empty(),
+        "no refused push was recorded"
+    );
     // The limits themselves are allowed.
     let v = api
         .call(
@@ -218,9 +361,14 @@ async fn a_seven_day_dedup_window_can_be_configured() {
 async fn accounts_become_known_by_writes_and_imports() {
     let api = Api::start(Emulator::builder().rate_limits(false)).await;
     assert!(recipients(&api, None).await.is_empty());
-    api.ok("im_remove_all_tags", json!({"To_Account": ["cleared"]})).await;
-    api.ok("im_get_tag", json!({"To_Account": ["only-read"]})).await;
+    api.ok("im_remove_all_tags", json!({"To_Account": ["cleared"]}))
+        .await;
+    api.ok("im_get_tag", json!({"To_Account": ["only-read"]}))
+        .await;
     api.emu().import_accounts(["imported"]).unwrap();
     let got: BTreeSet<String> = recipients(&api, None).await.into_iter().collect();
-    assert_eq!(got, BTreeSet::from(["cleared".to_owned(), "imported".to_owned()]));
+    assert_eq!(
+        got,
+        BTreeSet::from(["cleared".to_owned(), "imported".to_owned()])
+    );
 }

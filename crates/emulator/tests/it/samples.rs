@@ -10,7 +10,10 @@ use tim_emulator::Emulator;
 use crate::support::{Api, manual_clock};
 
 fn spec() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/all_member_push.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../spec/all_member_push.json"
+    );
     let text = std::fs::read_to_string(path).expect("spec/all_member_push.json");
     serde_json::from_str(&text).expect("spec is JSON")
 }
@@ -19,14 +22,25 @@ fn spec() -> Value {
 async fn set_up(api: &Api, command: &str) {
     match command {
         "im_get_attr_name" => {
-            api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city", "2": "Membership level"}}))
-                .await;
+            api.ok(
+                "im_set_attr_name",
+                json!({"AttrNames": {"0": "sex", "1": "city", "2": "Membership level"}}),
+            )
+            .await;
         }
         "im_push" | "im_set_attr" | "im_remove_attr" => {
-            api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
+            api.ok(
+                "im_set_attr_name",
+                json!({"AttrNames": {"0": "sex", "1": "city"}}),
+            )
+            .await;
         }
         "im_get_attr" => {
-            api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex", "1": "city"}})).await;
+            api.ok(
+                "im_set_attr_name",
+                json!({"AttrNames": {"0": "sex", "1": "city"}}),
+            )
+            .await;
             api.ok(
                 "im_set_attr",
                 json!({"UserAttrs": [{"To_Account": "xiaojun012", "Attrs": {"sex": "attr1", "city": "attr2"}}]}),
@@ -53,11 +67,16 @@ async fn provoke(api: &Api, command: &str, name: &str) -> Value {
         ("im_push", "too_frequent") => {
             let body = json!({"MsgRandom": 99, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x"}}]});
             api.ok("im_push", body.clone()).await;
-            api.call("im_push", json!({"MsgRandom": 100, "MsgBody": body["MsgBody"]})).await
+            api.call(
+                "im_push",
+                json!({"MsgRandom": 100, "MsgBody": body["MsgBody"]}),
+            )
+            .await
         }
         ("im_get_tag", "too_many_accounts") => {
             let accounts: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
-            api.call("im_get_tag", json!({ "To_Account": accounts })).await
+            api.call("im_get_tag", json!({ "To_Account": accounts }))
+                .await
         }
         other => panic!("no way to provoke sample {other:?}: add one"),
     }
@@ -70,7 +89,13 @@ async fn documented_samples_get_the_documented_answers() {
     for endpoint in spec["endpoints"].as_array().expect("endpoints") {
         let command = endpoint["command"].as_str().expect("command");
         let clock = manual_clock();
-        let api = Api::start_with_clock(Emulator::builder().seed(1).accounts(["xiaojun012", "xiaojun013"]), clock.clone()).await;
+        let api = Api::start_with_clock(
+            Emulator::builder()
+                .seed(1)
+                .accounts(["xiaojun012", "xiaojun013"]),
+            clock.clone(),
+        )
+        .await;
         set_up(&api, command).await;
         for sample in endpoint["samples"].as_array().into_iter().flatten() {
             let name = sample["name"].as_str().expect("sample name");

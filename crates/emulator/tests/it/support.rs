@@ -43,7 +43,11 @@ pub(crate) fn manual_clock() -> ManualClock {
 impl Api {
     /// Starts an emulator from `builder` with `clock`.
     pub(crate) async fn start_with_clock(builder: EmulatorBuilder, clock: ManualClock) -> Api {
-        let emu = builder.clock(clock.clone()).start().await.expect("emulator starts");
+        let emu = builder
+            .clock(clock.clone())
+            .start()
+            .await
+            .expect("emulator starts");
         Api::for_handle(emu, Arc::new(clock))
     }
 
@@ -120,7 +124,11 @@ impl Api {
             .body(Full::new(body.into()))
             .map_err(|e| e.to_string())?;
         let fut = async {
-            let resp = self.client.request(req).await.map_err(|e| format!("{e:?}"))?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
             let status = resp.status();
             let headers = resp.headers().clone();
             let body = resp
@@ -137,7 +145,12 @@ impl Api {
     }
 
     /// POSTs raw bytes to `command` with the given query; answers the envelope (HTTP 200 asserted).
-    pub(crate) async fn post_bytes(&self, command: &str, query: &str, body: impl Into<Bytes>) -> Value {
+    pub(crate) async fn post_bytes(
+        &self,
+        command: &str,
+        query: &str,
+        body: impl Into<Bytes>,
+    ) -> Value {
         let (status, _, bytes) = self
             .raw(
                 Method::POST,
@@ -146,7 +159,12 @@ impl Api {
             )
             .await
             .expect("the call is answered");
-        assert_eq!(status, StatusCode::OK, "body: {}", String::from_utf8_lossy(&bytes));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "body: {}",
+            String::from_utf8_lossy(&bytes)
+        );
         serde_json::from_slice(&bytes).expect("the answer is JSON")
     }
 
@@ -169,7 +187,10 @@ impl Api {
         let v = self.call(command, body.clone()).await;
         assert_eq!(code(&v), expected, "{command} {body} answered {v}");
         assert_eq!(v["ActionStatus"], "FAIL", "{v}");
-        assert!(v["ErrorInfo"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+        assert!(
+            v["ErrorInfo"].as_str().is_some_and(|s| !s.is_empty()),
+            "{v}"
+        );
         v
     }
 
@@ -184,7 +205,9 @@ impl Api {
     }
 
     pub(crate) async fn tags_of(&self, accounts: &[&str]) -> Vec<Vec<String>> {
-        let v = self.ok("im_get_tag", json!({ "To_Account": accounts })).await;
+        let v = self
+            .ok("im_get_tag", json!({ "To_Account": accounts }))
+            .await;
         v["UserTags"]
             .as_array()
             .expect("UserTags")
@@ -203,7 +226,9 @@ impl Api {
 
 /// `ErrorCode` of an envelope.
 pub(crate) fn code(v: &Value) -> i64 {
-    v["ErrorCode"].as_i64().unwrap_or_else(|| panic!("no ErrorCode in {v}"))
+    v["ErrorCode"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no ErrorCode in {v}"))
 }
 
 /// A text message body.
