@@ -9,5 +9,6 @@ mod inspection;
 mod lifecycle;
 mod limits;
 mod push;
+mod robustness;
 mod samples;
 mod support;
