@@ -85,7 +85,7 @@ async fn provoke(api: &Api, command: &str, name: &str) -> Value {
 #[tokio::test]
 async fn documented_samples_get_the_documented_answers() {
     let spec = spec();
-    let mut checked = 0;
+    let mut checked = Vec::new();
     for endpoint in spec["endpoints"].as_array().expect("endpoints") {
         let command = endpoint["command"].as_str().expect("command");
         let clock = manual_clock();
@@ -113,9 +113,25 @@ async fn documented_samples_get_the_documented_answers() {
                 expected["TaskId"] = json!(task_id);
             }
             assert_eq!(answer, expected, "{command} sample {name}");
-            insta::assert_json_snapshot!(format!("{command}__{name}"), answer);
-            checked += 1;
+            let snapshot = format!("{command}__{name}");
+            insta::assert_json_snapshot!(snapshot.clone(), answer);
+            checked.push(format!("it__samples__{snapshot}.snap"));
         }
     }
-    assert!(checked >= 14, "only {checked} samples checked");
+    assert!(
+        checked.len() >= 14,
+        "only {} samples checked",
+        checked.len()
+    );
+    // A sample removed from the spec must take its snapshot with it.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/snapshots");
+    let unreferenced: Vec<String> = std::fs::read_dir(dir)
+        .expect("snapshot directory")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.starts_with("it__samples__") && f.ends_with(".snap") && !checked.contains(f))
+        .collect();
+    assert!(
+        unreferenced.is_empty(),
+        "unreferenced snapshots: {unreferenced:?}"
+    );
 }
