@@ -57,6 +57,29 @@ impl Emulator {
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
+
+    /// Runs an emulator with `config` until Ctrl-C or SIGTERM ([`shutdown_signal`]), then shuts
+    /// down gracefully: the whole of a long-running `serve` command. `on_ready` is called with
+    /// the running handle first (e.g. to print [`EmulatorHandle::base_url`]; never print the key).
+    ///
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), tim_emulator::StartError> {
+    /// tim_emulator::Emulator::serve(tim_emulator::Config::default(), |emu| {
+    ///     println!("listening on {}", emu.base_url());
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn serve(
+        config: Config,
+        on_ready: impl FnOnce(&EmulatorHandle),
+    ) -> Result<(), StartError> {
+        let emu = Emulator::builder().config(config).start().await?;
+        on_ready(&emu);
+        emu.run_until(shutdown_signal()).await;
+        Ok(())
+    }
 }
 
 /// Configures and starts an emulator.

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tim_core::SecretKey;
-use tim_emulator::{Config, Emulator, FaultSpec, shutdown_signal};
+use tim_emulator::{Config, Emulator, FaultSpec};
 
 const USAGE: &str = "usage: tim-emulator [--port N] [--bind ADDR] [--sdkappid N] [--admin ID]... [--account ID]... [--no-rate-limit] [--daily-push-quota N] [--state FILE] [--fault KIND=RATE]... [--latency-ms N] [--seed N]\n(secret key from TIM_EMULATOR_KEY)";
 
@@ -83,17 +83,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let emu = match Emulator::builder().config(config).start().await {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("tim-emulator: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on {}", emu.base_url());
-    let _ = out.flush();
-    drop(out);
-    emu.run_until(shutdown_signal()).await;
+    let served = Emulator::serve(config, |emu| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {}", emu.base_url());
+        let _ = out.flush();
+    })
+    .await;
+    if let Err(e) = served {
+        eprintln!("tim-emulator: {e}");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }

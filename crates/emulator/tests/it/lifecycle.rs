@@ -52,6 +52,13 @@ async fn bad_configurations_do_not_start() {
     assert!(matches!(err, StartError::Bind { .. }), "{err}");
 }
 
+#[test]
+fn handles_can_be_shared_across_tasks() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<tim_emulator::EmulatorHandle>();
+    send_sync::<tim_emulator::Config>();
+}
+
 #[tokio::test]
 async fn builder_settings_are_used() {
     let emu = Emulator::builder()
