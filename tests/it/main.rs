@@ -1,6 +1,10 @@
 //! Cross-crate tests of tim-rs: one binary, one module per concern.
 
+mod client_fake;
+mod client_suite;
+mod http_server;
 mod props;
+mod redaction;
 mod samples;
 mod spec_json;
 mod usersig_interop;
