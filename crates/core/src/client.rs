@@ -535,7 +535,7 @@ impl<T> ClientBuilder<T> {
     }
 
     /// A builder filled from the environment: `TIM_SDKAPPID`, `TIM_SECRET_KEY` or
-    /// `TIM_USERSIG`, `TIM_IDENTIFIER`, `TIM_REGION`, `TIM_ENDPOINT` (see [`env`]). Unset and
+    /// `TIM_USERSIG`, `TIM_IDENTIFIER`, `TIM_REGION`, `TIM_ENDPOINT` (see [`env`](mod@env)). Unset and
     /// empty variables keep the defaults; an unparsable one is an error naming it (never
     /// showing a secret).
     pub fn from_env() -> Result<Self, BuildError> {
