@@ -623,6 +623,30 @@ async fn the_client_keeps_the_rate_limit<T: MakeTransport>() {
     assert_eq!(early, 20, "20 calls in the first second");
 }
 
+async fn an_oversized_answer_is_refused<T: MakeTransport>() {
+    let server = Server::start(|_, _| {
+        let tags: Vec<Value> = (0..100)
+            .map(|i| json!({"To_Account": format!("u{i}"), "Tags": ["a", "b", "c"]}))
+            .collect();
+        Reply::ok(json!({"UserTags": tags}))
+    })
+    .await;
+    let c = builder::<T>(&server)
+        .max_response_bytes(1024)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = c.get_tag(GetTagRequest::new(["u1"])).await.unwrap_err();
+    let Error::Transport(t) = &err else {
+        panic!("{err:?}")
+    };
+    let cause = std::error::Error::source(t).unwrap();
+    assert_eq!(
+        cause.downcast_ref::<tim_core::BodyTooLarge>(),
+        Some(&tim_core::BodyTooLarge::new(1024))
+    );
+}
+
 macro_rules! both_transports {
     ($($scenario:ident),* $(,)?) => {
         mod reqwest {
@@ -660,4 +684,5 @@ both_transports!(
     a_batch_of_1050_accounts_is_11_calls_merged_in_order,
     keep_alive_reuses_one_connection,
     the_client_keeps_the_rate_limit,
+    an_oversized_answer_is_refused,
 );

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::transport::Transport;
 
 /// The outcome of one chunk of a batch: which items it carried and what the server said.
+#[non_exhaustive]
 pub struct ChunkOutcome<E: Batch> {
     /// Position of the chunk in the input, from 0.
     pub index: usize,
@@ -32,6 +33,7 @@ impl<E: Batch> fmt::Debug for ChunkOutcome<E> {
 }
 
 /// A chunk that failed: its items and the typed error, so that nothing is silently lost.
+#[non_exhaustive]
 pub struct FailedChunk<E: Batch> {
     /// Position of the chunk in the input, from 0.
     pub index: usize,
