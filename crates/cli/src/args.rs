@@ -1,0 +1,373 @@
+//! The command line: global options (also from the environment) and the commands.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use tim_core::{BaseUrl, Region};
+
+/// tim: Tencent Cloud Chat's push-to-all REST API from the command line.
+///
+/// Tag users and set their attributes (one by one or in bulk from JSON Lines files), push a
+/// message to everyone or to a segment, make and check UserSigs, and run a local emulator.
+/// Nothing tim prints contains the secret key or a UserSig, at any verbosity.
+///
+/// Exit codes: 0 success; 1 the API answered an error (the answer is still printed);
+/// 2 bad usage or input refused before sending; 3 transport or decoding failure;
+/// 4 a bulk job finished with failed items.
+#[derive(Debug, Parser)]
+#[command(name = "tim", version, propagate_version = true, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options accepted before or after any command.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The app's SDKAppID.
+    #[arg(long, env = "TIM_SDKAPPID", global = true, value_name = "ID")]
+    pub(crate) sdkappid: Option<u64>,
+    /// The app's secret key (prefer the environment variable: command lines are visible to
+    /// other users of the machine).
+    #[arg(
+        long,
+        env = "TIM_SECRET_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub(crate) key: Option<String>,
+    /// The admin account the calls are made as (for `usersig`: the account the UserSig is for).
+    #[arg(
+        long,
+        env = "TIM_IDENTIFIER",
+        global = true,
+        default_value = "administrator",
+        value_name = "ID"
+    )]
+    pub(crate) identifier: String,
+    /// A ready-made admin UserSig, instead of the key.
+    #[arg(
+        long,
+        env = "TIM_USERSIG",
+        global = true,
+        hide_env_values = true,
+        value_name = "SIG"
+    )]
+    pub(crate) usersig: Option<String>,
+    /// The app's data-centre region: china, singapore, seoul, frankfurt, mumbai,
+    /// silicon-valley, jakarta or tokyo.
+    #[arg(
+        long,
+        env = "TIM_REGION",
+        global = true,
+        default_value = "china",
+        value_name = "REGION"
+    )]
+    pub(crate) region: Region,
+    /// A base URL instead of the region's host, e.g. a local emulator (plain http only for
+    /// loopback hosts).
+    #[arg(long, env = "TIM_ENDPOINT", global = true, value_name = "URL")]
+    pub(crate) endpoint: Option<BaseUrl>,
+    /// The HTTP client library to use.
+    #[arg(long, env = "TIM_TRANSPORT", global = true, value_enum, default_value_t = TransportKind::Reqwest)]
+    pub(crate) transport: TransportKind,
+    /// Give up on a call after this many seconds (retries included).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr; no progress bar or summary.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+/// Which HTTP client library carries the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TransportKind {
+    /// reqwest (rustls).
+    Reqwest,
+    /// hyper 1 (rustls).
+    Hyper,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Make or check a UserSig (TLSSigAPIv2).
+    #[command(subcommand)]
+    Usersig(UsersigCmd),
+    /// One call of any endpoint by its command name, with a JSON body.
+    ///
+    /// The body goes through the typed request: unknown fields are an error and the documented
+    /// limits are checked before sending. Prints the answer's envelope as JSON.
+    Call {
+        /// The command, e.g. im_get_tag.
+        command: String,
+        /// The body as JSON text, `-` for standard input, or `@FILE`. Default: `{}`.
+        body: Option<String>,
+    },
+    /// User tags: get, add, remove, clear.
+    #[command(subcommand)]
+    Tags(TagsCmd),
+    /// Attribute slot names and user attributes.
+    #[command(subcommand)]
+    Attrs(AttrsCmd),
+    /// Push a text message to everyone, or to users chosen by tags or attributes.
+    Push(PushArgs),
+    /// Run the local emulator of the API.
+    #[command(subcommand)]
+    Emulator(EmulatorCmd),
+    /// A tour of every endpoint against an emulator started in-process.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersigCmd {
+    /// Print a UserSig for --identifier, signed with --key.
+    Gen {
+        /// Validity in seconds.
+        #[arg(long, default_value_t = 180 * 86_400, value_name = "SECS")]
+        expire: u64,
+        /// Issue time, Unix seconds (default: now).
+        #[arg(long, value_name = "UNIX")]
+        time: Option<u64>,
+    },
+    /// Check a UserSig for --identifier and --sdkappid with --key: exit 0 and print its fields
+    /// when valid now, exit 1 with the reason when not.
+    Verify {
+        /// The UserSig, or `-` to read it from standard input.
+        sig: String,
+    },
+}
+
+/// Where a bulk command's items come from and how the job runs.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct BulkArgs {
+    /// JSON Lines input, one item per line in the request item's shape, or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+    /// Write failed items here (JSON Lines, with their line number and error code).
+    #[arg(long, value_name = "FILE", requires = "file")]
+    pub(crate) failed: Option<PathBuf>,
+    /// Record finished chunks here; a rerun with the same file skips them.
+    #[arg(long, value_name = "FILE", requires = "file")]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// Most calls in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: u16,
+    /// Calls per second instead of the documented rate, or `off` (e.g. for an emulator
+    /// without limits).
+    #[arg(long, value_name = "N|off")]
+    pub(crate) max_rate: Option<MaxRate>,
+}
+
+/// `--max-rate N|off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum MaxRate {
+    PerSecond(u32),
+    Off,
+}
+
+impl std::str::FromStr for MaxRate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(MaxRate::Off);
+        }
+        match s.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(MaxRate::PerSecond(n)),
+            _ => Err(format!(
+                "expected a positive number of calls per second or `off`, got {s:?}"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TagsCmd {
+    /// Read users' tags (im_get_tag).
+    Get {
+        /// Accounts to read.
+        #[arg(required_unless_present = "file")]
+        users: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Add tags to a user (im_add_tag).
+    Add {
+        /// The account.
+        #[arg(required_unless_present = "file", requires = "tags")]
+        user: Option<String>,
+        /// A tag to add (repeat for more).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Remove tags from a user (im_remove_tag).
+    Remove {
+        /// The account.
+        #[arg(required_unless_present = "file", requires = "tags")]
+        user: Option<String>,
+        /// A tag to remove (repeat for more).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Remove every tag of users (im_remove_all_tags).
+    Clear {
+        /// Accounts to clear.
+        #[arg(required_unless_present = "file")]
+        users: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AttrsCmd {
+    /// The app's attribute slot names.
+    #[command(subcommand)]
+    Names(AttrNamesCmd),
+    /// Read users' attributes (im_get_attr).
+    Get {
+        /// Accounts to read.
+        #[arg(required_unless_present = "file")]
+        users: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Set a user's attributes (im_set_attr).
+    Set {
+        /// The account.
+        #[arg(required_unless_present = "file", requires = "attrs")]
+        user: Option<String>,
+        /// NAME=VALUE pairs.
+        #[arg(value_name = "NAME=VALUE", value_parser = parse_pair)]
+        attrs: Vec<(String, String)>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Delete a user's attributes (im_remove_attr).
+    Remove {
+        /// The account.
+        #[arg(required_unless_present = "file", requires = "names")]
+        user: Option<String>,
+        /// Attribute names to delete.
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AttrNamesCmd {
+    /// Print the attribute slot names (im_get_attr_name).
+    Get,
+    /// Name attribute slots "0".."9" (im_set_attr_name).
+    Set {
+        /// SLOT=NAME pairs, e.g. 0=sex 1=city.
+        #[arg(required = true, value_name = "SLOT=NAME", value_parser = parse_pair)]
+        names: Vec<(String, String)>,
+    },
+}
+
+/// `tim push`.
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    /// The message text.
+    #[arg(long, required = true)]
+    pub(crate) text: String,
+    /// Only users holding all of these tags.
+    #[arg(long, value_name = "TAG", num_args = 1..)]
+    pub(crate) tags_and: Vec<String>,
+    /// Only users holding any of these tags.
+    #[arg(long, value_name = "TAG", num_args = 1..)]
+    pub(crate) tags_or: Vec<String>,
+    /// Only users whose attributes equal all of these NAME=VALUE pairs.
+    #[arg(long, value_name = "NAME=VALUE", num_args = 1.., value_parser = parse_pair)]
+    pub(crate) attrs_and: Vec<(String, String)>,
+    /// Only users whose attributes equal any of these NAME=VALUE pairs.
+    #[arg(long, value_name = "NAME=VALUE", num_args = 1.., value_parser = parse_pair)]
+    pub(crate) attrs_or: Vec<(String, String)>,
+    /// Keep the message for offline users this many seconds (0..=604800; 0 = online users only).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lifetime: Option<u32>,
+    /// The sender shown to recipients (default: the admin).
+    #[arg(long, value_name = "ACCOUNT")]
+    pub(crate) from: Option<String>,
+    /// The push's MsgRandom (default: a fresh random number). Reuse it to retry the same push.
+    #[arg(long, value_name = "N")]
+    pub(crate) msg_random: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EmulatorCmd {
+    /// Serve the emulator until Ctrl-C (SDKAppID and key from the global options).
+    Serve(ServeArgs),
+}
+
+/// `tim emulator serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+    /// An admin account (repeat for more; default: the global --identifier).
+    #[arg(long = "admin", value_name = "ID")]
+    pub(crate) admins: Vec<String>,
+    /// Turn the documented rate limits off.
+    #[arg(long)]
+    pub(crate) no_rate_limit: bool,
+    /// Pushes allowed per day.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub(crate) daily_push_quota: u32,
+    /// Keep state in this file across restarts.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Inject faults: KIND=RATE with KIND internal-error, bad-gateway or drop-after-apply and
+    /// RATE a fraction in 0..=1 (repeat for more).
+    #[arg(long = "fault", value_name = "KIND=RATE")]
+    pub(crate) faults: Vec<String>,
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub(crate) latency_ms: u64,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        let a = Cli::try_parse_from(["tim", "--sdkappid", "1", "tags", "get", "u1"]).unwrap();
+        let b = Cli::try_parse_from(["tim", "tags", "get", "u1", "--sdkappid", "1"]).unwrap();
+        assert_eq!(a.global.sdkappid, Some(1));
+        assert_eq!(b.global.sdkappid, Some(1));
+    }
+
+    #[test]
+    fn max_rate_parses() {
+        assert_eq!("off".parse::<MaxRate>(), Ok(MaxRate::Off));
+        assert_eq!("50".parse::<MaxRate>(), Ok(MaxRate::PerSecond(50)));
+        assert!("0".parse::<MaxRate>().is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! Building the client from the global options, and turning its errors into exit codes.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tim_core::{
+    Client, ClientBuilder, Error, MakeTransport, RateLimits, SecretKey, Transport, UserSig,
+};
+
+use crate::Failure;
+use crate::args::{Global, MaxRate};
+
+/// A client over transport `T` from the global options.
+pub(crate) fn build<T: Transport + MakeTransport>(
+    g: &Global,
+    max_rate: Option<MaxRate>,
+) -> Result<Client<T>, Failure> {
+    let sdkappid = g
+        .sdkappid
+        .ok_or_else(|| Failure::Usage("--sdkappid (or TIM_SDKAPPID) is required".into()))?;
+    let mut b = ClientBuilder::<T>::new()
+        .sdkappid(sdkappid)
+        .identifier(g.identifier.clone());
+    b = match (&g.usersig, &g.key) {
+        (Some(sig), _) if !sig.is_empty() => b.usersig(UserSig::new(sig.clone())),
+        (_, Some(key)) if !key.is_empty() => b.secret_key(SecretKey::new(key.clone())),
+        _ => {
+            return Err(Failure::Usage(
+                "a credential is required: --key (TIM_SECRET_KEY) or --usersig (TIM_USERSIG)"
+                    .into(),
+            ));
+        }
+    };
+    b = match &g.endpoint {
+        Some(url) => b.base_url(url.clone()),
+        None => b.region(g.region),
+    };
+    if let Some(secs) = g.timeout {
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(Failure::Usage(format!(
+                "--timeout must be a positive number of seconds, got {secs}"
+            )));
+        }
+        b = b.timeout(Duration::from_secs_f64(secs));
+    }
+    b = match max_rate {
+        None => b,
+        Some(MaxRate::Off) => b.rate_limits(RateLimits::off()),
+        Some(MaxRate::PerSecond(n)) => b.rate_limits(RateLimits::documented().with_per_second(n)),
+    };
+    b.build()
+        .map_err(|e| Failure::Usage(format!("cannot build the client: {e}")))
+}
+
+/// The exit-code class of a call's error, with a message that names the cause.
+pub(crate) fn failure(e: &Error) -> Failure {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        // thiserror's `#[from]` variants show their source already: do not repeat it.
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    match e {
+        Error::Api(_) => Failure::Api(msg),
+        Error::Invalid(_) | Error::Config(_) | Error::Encode(_) => Failure::Usage(msg),
+        _ => Failure::Transport(msg),
+    }
+}
+
+/// The envelope to print for an API error (the client keeps the code and info).
+pub(crate) fn error_envelope(e: &Error) -> Option<Value> {
+    match e {
+        Error::Api(api) => Some(json!({
+            "ActionStatus": "FAIL",
+            "ErrorCode": api.code().code(),
+            "ErrorInfo": api.info(),
+        })),
+        _ => None,
+    }
+}

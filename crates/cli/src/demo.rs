@@ -1,0 +1,206 @@
+//! `tim demo`: a tour of every endpoint, with the real client, against an emulator started
+//! in-process on loopback.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tim_core::endpoints::{
+    AddTag, AddTagRequest, GetAttr, GetAttrName, GetAttrNameRequest, GetAttrRequest, GetTag,
+    GetTagRequest, Push, PushRequest, RemoveAllTags, RemoveAllTagsRequest, RemoveAttr,
+    RemoveAttrRequest, RemoveTag, RemoveTagRequest, SetAttr, SetAttrName, SetAttrNameRequest,
+    SetAttrRequest,
+};
+use tim_core::types::{
+    MsgElement, PushCondition, TextElem, UserAttrsRemove, UserAttrsSet, UserTagItem, UserTags,
+};
+use tim_core::{BaseUrl, Client, ClientBuilder, Endpoint, MakeTransport, Transport};
+
+use crate::Failure;
+use crate::client::failure;
+
+fn pretty(v: &impl Serialize) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+#[allow(clippy::print_stdout)]
+async fn step<E: Endpoint, T: Transport>(
+    client: &Client<T>,
+    n: &mut u32,
+    what: &str,
+    request: E::Request,
+) -> Result<E::Response, Failure> {
+    *n += 1;
+    println!("\n── {n}. {what}");
+    println!("  → POST {}", E::INFO.path());
+    print!("{}", indent(&pretty(&request)));
+    let response = client.call::<E>(request).await.map_err(|e| failure(&e))?;
+    println!("  ← answer");
+    print!("{}", indent(&pretty(&response)));
+    Ok(response)
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn text(t: &str) -> MsgElement {
+    MsgElement::Text(TextElem::new(t))
+}
+
+/// Runs the tour with transport `T`.
+#[allow(clippy::print_stdout)]
+pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
+    let emu = tim_emulator::Emulator::builder()
+        .start()
+        .await
+        .map_err(|e| Failure::Transport(format!("cannot start the emulator: {e}")))?;
+    let base = BaseUrl::parse(emu.base_url()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let client = ClientBuilder::<T>::new()
+        .sdkappid(emu.sdkappid())
+        .secret_key(emu.key().clone())
+        .identifier(emu.admin())
+        .base_url(base)
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot build the client: {e}")))?;
+    println!(
+        "tim demo: an emulator of the push-to-all API is listening on {}",
+        emu.base_url()
+    );
+    println!(
+        "(SDKAppID {}, admin {:?}; every call below goes over HTTP with a real UserSig)",
+        emu.sdkappid(),
+        emu.admin()
+    );
+
+    let mut n = 0;
+    step::<SetAttrName, T>(
+        &client,
+        &mut n,
+        "Name two attribute slots: 0 is \"city\", 1 is \"plan\"",
+        SetAttrNameRequest::new([("0", "city"), ("1", "plan")]),
+    )
+    .await?;
+    step::<GetAttrName, T>(
+        &client,
+        &mut n,
+        "Read the slot names back",
+        GetAttrNameRequest::new(),
+    )
+    .await?;
+    step::<SetAttr, T>(
+        &client,
+        &mut n,
+        "Set attributes for alice, bob and carol",
+        SetAttrRequest::new([
+            UserAttrsSet::new("alice", attrs(&[("city", "Shenzhen"), ("plan", "pro")])),
+            UserAttrsSet::new("bob", attrs(&[("city", "Beijing"), ("plan", "free")])),
+            UserAttrsSet::new("carol", attrs(&[("city", "Shenzhen"), ("plan", "free")])),
+        ]),
+    )
+    .await?;
+    step::<GetAttr, T>(
+        &client,
+        &mut n,
+        "Read their attributes",
+        GetAttrRequest::new(["alice", "bob", "carol"]),
+    )
+    .await?;
+    step::<AddTag, T>(
+        &client,
+        &mut n,
+        "Tag them: alice vip+beta, bob beta, carol vip",
+        AddTagRequest::new([
+            UserTagItem::new("alice", ["vip", "beta"].map(String::from)),
+            UserTagItem::new("bob", ["beta".to_string()]),
+            UserTagItem::new("carol", ["vip".to_string()]),
+        ]),
+    )
+    .await?;
+    step::<GetTag, T>(
+        &client,
+        &mut n,
+        "Read their tags",
+        GetTagRequest::new(["alice", "bob", "carol"]),
+    )
+    .await?;
+
+    let by_tag = PushRequest::new(client.new_msg_random(), [text("Flash sale for VIPs")])
+        .with_condition(PushCondition::default().with_tags_and(vec!["vip".into()]))
+        .with_msg_life_time(3_600);
+    let tag_push = step::<Push, T>(&client, &mut n, "Push to the users tagged vip", by_tag).await?;
+    let by_attr = PushRequest::new(client.new_msg_random(), [text("Hello, Beijing")])
+        .with_condition(PushCondition::default().with_attrs_or(attrs(&[("city", "Beijing")])));
+    let attr_push = step::<Push, T>(
+        &client,
+        &mut n,
+        "Push to the users whose city is Beijing (the client keeps pushes more than 1 s apart)",
+        by_attr,
+    )
+    .await?;
+
+    n += 1;
+    println!("\n── {n}. Who received each push (from the emulator's record)");
+    for record in emu.pushes() {
+        let which = if record.task_id == tag_push.task_id {
+            "tag push"
+        } else if record.task_id == attr_push.task_id {
+            "attribute push"
+        } else {
+            "other push"
+        };
+        println!(
+            "    {which} {}: {}",
+            record.task_id,
+            record.recipients.join(", ")
+        );
+    }
+
+    step::<RemoveTag, T>(
+        &client,
+        &mut n,
+        "Remove alice's beta tag",
+        RemoveTagRequest::new([UserTags::new("alice", ["beta".to_string()])]),
+    )
+    .await?;
+    step::<RemoveAttr, T>(
+        &client,
+        &mut n,
+        "Remove carol's plan attribute",
+        RemoveAttrRequest::new([UserAttrsRemove::new("carol", ["plan".to_string()])]),
+    )
+    .await?;
+    step::<RemoveAllTags, T>(
+        &client,
+        &mut n,
+        "Remove all of bob's tags",
+        RemoveAllTagsRequest::new(["bob"]),
+    )
+    .await?;
+    step::<GetTag, T>(
+        &client,
+        &mut n,
+        "Read the tags again",
+        GetTagRequest::new(["alice", "bob", "carol"]),
+    )
+    .await?;
+    step::<GetAttr, T>(
+        &client,
+        &mut n,
+        "Read the attributes again",
+        GetAttrRequest::new(["alice", "bob", "carol"]),
+    )
+    .await?;
+    println!(
+        "\nDone: all ten endpoints, {} calls. The emulator stops with this program.",
+        n - 1
+    );
+    emu.shutdown().await;
+    Ok(())
+}
