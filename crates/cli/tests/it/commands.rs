@@ -1,0 +1,274 @@
+//! Every command and every exit code.
+
+use crate::harness::{Emu, KEY, SDKAPPID, code, json, run, stderr, stdout, tim};
+
+#[test]
+fn usersig_gen_then_verify_and_the_typed_reasons() {
+    let base = |c: &mut std::process::Command| {
+        c.args(["--sdkappid", &SDKAPPID.to_string(), "--key", KEY]);
+    };
+    let mut gen_cmd = tim();
+    base(&mut gen_cmd);
+    let out = run(gen_cmd.args([
+        "usersig",
+        "gen",
+        "--identifier",
+        "alice",
+        "--expire",
+        "3600",
+    ]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let sig = stdout(&out).trim().to_owned();
+    let claims = tim_core::usersig::verify(
+        &sig,
+        SDKAPPID,
+        "alice",
+        &tim_core::SecretKey::new(KEY),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(claims.expire, 3600);
+
+    let mut v = tim();
+    base(&mut v);
+    let out = run(v.args(["usersig", "verify", "--identifier", "alice", &sig]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let j = json(&out);
+    assert_eq!(
+        (j["valid"].as_bool(), j["identifier"].as_str()),
+        (Some(true), Some("alice"))
+    );
+
+    let mut v = tim();
+    base(&mut v);
+    let out = run(v.args(["usersig", "verify", "--identifier", "bob", &sig]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["reason"], "identifier_mismatch");
+
+    let mut v = tim();
+    v.args(["--sdkappid", &SDKAPPID.to_string(), "--key", "another-key"]);
+    let out = run(v.args(["usersig", "verify", "--identifier", "alice", &sig]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["reason"], "bad_signature");
+
+    let mut old = tim();
+    base(&mut old);
+    let out = run(old.args([
+        "usersig",
+        "gen",
+        "--identifier",
+        "alice",
+        "--time",
+        "1000",
+        "--expire",
+        "10",
+    ]));
+    let expired = stdout(&out).trim().to_owned();
+    let mut v = tim();
+    base(&mut v);
+    let out = run(v.args(["usersig", "verify", "--identifier", "alice", &expired]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["reason"], "expired");
+
+    let mut v = tim();
+    base(&mut v);
+    let out = run(v.args(["usersig", "verify", "--identifier", "alice", "garbage!"]));
+    assert_eq!(
+        (code(&out), json(&out)["reason"].as_str()),
+        (1, Some("malformed"))
+    );
+
+    let out = run(tim().args(["usersig", "gen"]));
+    assert_eq!(code(&out), 2, "missing sdkappid/key is a usage error");
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn call_prints_the_envelope_and_maps_exit_codes() {
+    let emu = Emu::start(false);
+    let out = run(emu.tim().args([
+        "call",
+        "im_add_tag",
+        r#"{"UserTags":[{"To_Account":"u1","Tags":["a"]}]}"#,
+    ]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["ActionStatus"], "OK");
+    assert_eq!(emu.state().accounts["u1"].tags, ["a"]);
+
+    // Unknown field: refused before sending.
+    let out = run(emu
+        .tim()
+        .args(["call", "im_get_tag", r#"{"To_Account":["u1"],"Bogus":1}"#]));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("Bogus"), "{}", stderr(&out));
+    // Over the documented limit: refused before sending, naming the field.
+    let many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+    let body = serde_json::json!({ "To_Account": many }).to_string();
+    let out = run(emu.tim().args(["call", "im_get_tag", &body]));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("To_Account"), "{}", stderr(&out));
+    // Unknown command.
+    let out = run(emu.tim().args(["call", "im_nope"]));
+    assert_eq!(code(&out), 2);
+    // Body from stdin and from @file.
+    let path = crate::harness::tmp("body.json");
+    std::fs::write(&path, r#"{"To_Account":["u1"]}"#).unwrap();
+    let out = run(emu
+        .tim()
+        .args(["call", "im_get_tag", &format!("@{}", path.display())]));
+    assert_eq!(json(&out)["UserTags"][0]["Tags"][0], "a");
+    let mut child = emu
+        .tim()
+        .args(["call", "im_get_tag", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"To_Account":["u1"]}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(json(&out)["UserTags"][0]["To_Account"], "u1");
+
+    // The API answers an error: exit 1, envelope still printed.
+    let out = run(emu.tim().args([
+        "--key",
+        "wrong-key",
+        "call",
+        "im_get_tag",
+        r#"{"To_Account":["u1"]}"#,
+    ]));
+    assert_eq!(code(&out), 1);
+    assert_eq!(json(&out)["ErrorCode"], 70009);
+    // Nothing listens: exit 3.
+    let out = run(tim()
+        .args([
+            "--sdkappid",
+            "1",
+            "--key",
+            "k",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--timeout",
+            "5",
+        ])
+        .args(["tags", "get", "u1"]));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    // Plain http to a non-loopback host is refused.
+    let out = run(tim().args([
+        "--sdkappid",
+        "1",
+        "--key",
+        "k",
+        "--endpoint",
+        "http://example.com",
+        "tags",
+        "get",
+        "u1",
+    ]));
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn typed_commands_cover_every_endpoint_on_both_transports() {
+    let emu = Emu::start(false);
+    for transport in ["reqwest", "hyper"] {
+        let t = |args: &[&str]| {
+            let out = run(emu.tim().args(["--transport", transport]).args(args));
+            assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+            json(&out)
+        };
+        t(&["attrs", "names", "set", "0=city", "1=plan"]);
+        assert_eq!(t(&["attrs", "names", "get"])["AttrNames"]["1"], "plan");
+        t(&["attrs", "set", "alice", "city=Shenzhen", "plan=pro"]);
+        t(&["attrs", "set", "bob", "city=Beijing"]);
+        assert_eq!(
+            t(&["attrs", "get", "alice", "bob"])["UserAttrs"][0]["Attrs"]["plan"],
+            "pro"
+        );
+        t(&["tags", "add", "alice", "--tag", "vip", "--tag", "beta"]);
+        t(&["tags", "add", "bob", "--tag", "beta"]);
+        assert_eq!(
+            t(&["tags", "get", "alice"])["UserTags"][0]["Tags"],
+            serde_json::json!(["vip", "beta"])
+        );
+        let task = t(&[
+            "push",
+            "--text",
+            "hi",
+            "--tags-and",
+            "vip",
+            "--lifetime",
+            "60",
+        ])["TaskId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let by_attr = t(&["push", "--text", "hi", "--attrs-or", "city=Beijing"])["TaskId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let pushes = emu.handle().pushes();
+        let recipients = |id: &str| {
+            pushes
+                .iter()
+                .find(|p| p.task_id == id)
+                .unwrap()
+                .recipients
+                .clone()
+        };
+        assert_eq!(recipients(&task), ["alice"]);
+        assert_eq!(recipients(&by_attr), ["bob"]);
+        t(&["tags", "remove", "alice", "--tag", "beta"]);
+        t(&["attrs", "remove", "alice", "plan"]);
+        t(&["tags", "clear", "bob"]);
+        let state = emu.state();
+        assert_eq!(state.accounts["alice"].tags, ["vip"]);
+        assert!(state.accounts["bob"].tags.is_empty());
+        assert!(!state.accounts["alice"].attrs.contains_key("plan"));
+        // Reset for the other transport.
+        t(&["tags", "clear", "alice"]);
+    }
+    // A push condition that mixes tags and attributes is refused before sending.
+    let out = run(emu
+        .tim()
+        .args(["push", "--text", "x", "--tags-or", "a", "--attrs-or", "k=v"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn demo_runs_the_tour_and_exits_0() {
+    let out = run(tim().arg("demo"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    for command in tim_core::Command::ALL {
+        assert!(text.contains(command.command()), "the tour calls {command}");
+    }
+    assert!(
+        text.contains(": alice, carol"),
+        "tag push recipients shown:\n{text}"
+    );
+    assert!(text.contains(": bob"), "attribute push recipients shown");
+}
+
+#[test]
+fn help_and_bad_usage() {
+    let out = run(tim().arg("--help"));
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("Exit codes"));
+    let out = run(tim().args(["tags", "frobnicate"]));
+    assert_eq!(code(&out), 2);
+    let out = run(tim().args(["--region", "mars", "tags", "get", "u"]));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("silicon-valley"), "{}", stderr(&out));
+}
