@@ -387,8 +387,11 @@ pub(crate) async fn run<E: Batch, T: Transport>(
         String::new()
     };
     if !quiet {
+        let memory = peak_rss_mib()
+            .map(|m| format!(", peak memory {m:.1} MiB"))
+            .unwrap_or_default();
         eprintln!(
-            "tim: {}: {} items, {} calls in {secs:.1} s ({rate:.1} calls/s{share}){skipped}, {} failed items, {} bad lines",
+            "tim: {}: {} items, {} calls in {secs:.1} s ({rate:.1} calls/s{share}){skipped}, {} failed items, {} bad lines{memory}",
             E::INFO.command,
             tally.items,
             tally.calls,
@@ -417,4 +420,12 @@ pub(crate) async fn run<E: Batch, T: Transport>(
         )));
     }
     Ok(())
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }

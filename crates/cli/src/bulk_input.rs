@@ -13,13 +13,15 @@ use tim_core::{Batch, Validate};
 
 /// A line that cannot be sent, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LineError {
-    pub(crate) line: u64,
-    pub(crate) message: String,
+pub struct LineError {
+    /// The 1-based line number.
+    pub line: u64,
+    /// What is wrong, naming the field.
+    pub message: String,
     /// The code the server would answer, for lines that break a documented limit.
-    pub(crate) code: Option<i64>,
+    pub code: Option<i64>,
     /// The line as read (lossy UTF-8, at most 1 KiB), so that it can be fixed and resent.
-    pub(crate) raw: String,
+    pub raw: String,
 }
 
 fn raw_text(raw: &[u8]) -> String {
@@ -34,7 +36,7 @@ impl std::fmt::Display for LineError {
 }
 
 /// Parses one line into an item of `E`'s batch list. `Ok(None)` for blank and comment lines.
-pub(crate) fn parse_line<E: Batch>(line: u64, raw: &[u8]) -> Result<Option<E::Item>, LineError> {
+pub fn parse_line<E: Batch>(line: u64, raw: &[u8]) -> Result<Option<E::Item>, LineError> {
     let err = |message: String| LineError {
         line,
         message,
@@ -100,15 +102,17 @@ fn from_value<E: Batch>(value: Value) -> Result<E::Item, String> {
     }
 }
 
-/// Streams `(line number, item)` or line errors from a reader, one line at a time.
-pub(crate) struct Lines<R> {
+/// Reads numbered lines from a reader, one at a time, without holding more than one line.
+#[derive(Debug)]
+pub struct Lines<R> {
     reader: R,
     line: u64,
     buf: Vec<u8>,
 }
 
 impl<R: BufRead> Lines<R> {
-    pub(crate) fn new(reader: R) -> Self {
+    /// Reads lines from `reader`.
+    pub fn new(reader: R) -> Self {
         Self {
             reader,
             line: 0,
@@ -117,7 +121,7 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next non-blank line: its number and raw bytes. `Ok(None)` at the end.
-    pub(crate) fn next_line(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+    pub fn next_line(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
         self.buf.clear();
         let n = self.reader.read_until(b'\n', &mut self.buf)?;
         if n == 0 {

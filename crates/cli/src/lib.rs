@@ -1,0 +1,238 @@
+//! `tim`: Tencent Cloud Chat's push-to-all REST API from the command line.
+//!
+//! The binary is a thin `main` over [`main`] here; the library exists so that benchmarks and
+//! fuzz targets can reach the bulk input parser ([`bulk_input`]). Its API is not stable.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use serde_json::json;
+use tim_core::{SecretKey, usersig};
+
+mod args;
+mod bulk;
+pub mod bulk_input;
+mod checkpoint;
+mod client;
+mod commands;
+mod demo;
+mod serve;
+
+use args::{Cli, Command, EmulatorCmd, Global, TransportKind, UsersigCmd};
+use tim_core::{MakeTransport, Transport};
+
+/// How a command ended; each maps to a documented exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// 1: the API answered an error (the answer was printed).
+    Api(String),
+    /// 2: bad usage or input refused before sending.
+    Usage(String),
+    /// 3: transport or decoding failure.
+    Transport(String),
+    /// 4: a bulk job finished with failed items.
+    BulkFailed(String),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Api(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Transport(_) => 3,
+            Failure::BulkFailed(_) => 4,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Failure::Api(m)
+            | Failure::Usage(m)
+            | Failure::Transport(m)
+            | Failure::BulkFailed(m) => m,
+        }
+    }
+}
+
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn require_sdkappid(g: &Global) -> Result<u64, Failure> {
+    g.sdkappid
+        .ok_or_else(|| Failure::Usage("--sdkappid (or TIM_SDKAPPID) is required".into()))
+}
+
+fn require_key(g: &Global) -> Result<SecretKey, Failure> {
+    g.key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .map(SecretKey::new)
+        .ok_or_else(|| Failure::Usage("--key (or TIM_SECRET_KEY) is required".into()))
+}
+
+#[allow(clippy::print_stdout)]
+fn usersig_cmd(g: &Global, cmd: &UsersigCmd) -> Result<(), Failure> {
+    let sdkappid = require_sdkappid(g)?;
+    let key = require_key(g)?;
+    match cmd {
+        UsersigCmd::Gen { expire, time } => {
+            if *expire == 0 {
+                return Err(Failure::Usage("--expire must be at least 1 second".into()));
+            }
+            let time = time.unwrap_or_else(now_unix);
+            let sig = usersig::generate(sdkappid, &key, &g.identifier, time, *expire);
+            // The one place tim prints a UserSig: it is what the user asked for, on stdout.
+            println!("{}", sig.expose());
+            Ok(())
+        }
+        UsersigCmd::Verify { sig } => {
+            let sig = if sig == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).map_err(|e| {
+                    Failure::Usage(format!("cannot read the UserSig from stdin: {e}"))
+                })?;
+                s
+            } else {
+                sig.clone()
+            };
+            let now = now_unix();
+            match usersig::verify(sig.trim(), sdkappid, &g.identifier, &key, now) {
+                Ok(c) => {
+                    print_json(&json!({
+                        "valid": true,
+                        "version": c.version,
+                        "identifier": c.identifier,
+                        "sdkappid": c.sdkappid,
+                        "time": c.time,
+                        "expire": c.expire,
+                        "expires_at": c.expires_at(),
+                        "seconds_left": c.expires_at().saturating_sub(now),
+                        "has_userbuf": c.userbuf.is_some(),
+                    }));
+                    Ok(())
+                }
+                Err(e) => {
+                    let reason = match &e {
+                        usersig::VerifyError::Malformed(_) => "malformed",
+                        usersig::VerifyError::SdkAppIdMismatch { .. } => "sdkappid_mismatch",
+                        usersig::VerifyError::IdentifierMismatch { .. } => "identifier_mismatch",
+                        usersig::VerifyError::BadSignature => "bad_signature",
+                        usersig::VerifyError::Expired { .. } => "expired",
+                        _ => "invalid",
+                    };
+                    print_json(
+                        &json!({ "valid": false, "reason": reason, "detail": e.to_string() }),
+                    );
+                    Err(Failure::Api(format!("UserSig is not valid: {e}")))
+                }
+            }
+        }
+    }
+}
+
+/// Runs an API command with transport `T`.
+async fn api<T: Transport + MakeTransport>(cli: &Cli) -> Result<(), Failure> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Call { command, body } => {
+            let client = client::build::<T>(g, None)?;
+            commands::call(&client, command, body.as_deref()).await
+        }
+        Command::Tags(cmd) => {
+            let client = client::build::<T>(g, bulk_args_tags(cmd).max_rate)?
+                .with_batch_concurrency(usize::from(bulk_args_tags(cmd).concurrency));
+            commands::tags(&client, cmd, g.quiet).await
+        }
+        Command::Attrs(cmd) => {
+            let max_rate = bulk_args_attrs(cmd).and_then(|b| b.max_rate);
+            let client = client::build::<T>(g, max_rate)?;
+            commands::attrs(&client, cmd, g.quiet).await
+        }
+        Command::Push(args) => {
+            let client = client::build::<T>(g, None)?;
+            commands::push(&client, args).await
+        }
+        Command::Demo => demo::run::<T>().await,
+        Command::Usersig(_) | Command::Emulator(_) => unreachable!("handled without a client"),
+    }
+}
+
+fn bulk_args_tags(cmd: &args::TagsCmd) -> &args::BulkArgs {
+    match cmd {
+        args::TagsCmd::Get { bulk, .. }
+        | args::TagsCmd::Add { bulk, .. }
+        | args::TagsCmd::Remove { bulk, .. }
+        | args::TagsCmd::Clear { bulk, .. } => bulk,
+    }
+}
+
+fn bulk_args_attrs(cmd: &args::AttrsCmd) -> Option<&args::BulkArgs> {
+    match cmd {
+        args::AttrsCmd::Names(_) => None,
+        args::AttrsCmd::Get { bulk, .. }
+        | args::AttrsCmd::Set { bulk, .. }
+        | args::AttrsCmd::Remove { bulk, .. } => Some(bulk),
+    }
+}
+
+fn init_logging(g: &Global) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, 2) => tracing::Level::DEBUG,
+        (false, _) => tracing::Level::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    init_logging(&cli.global);
+    if let Command::Usersig(cmd) = &cli.command {
+        return usersig_cmd(&cli.global, cmd);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Transport(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        if let Command::Emulator(EmulatorCmd::Serve(args)) = &cli.command {
+            return serve::run(&cli.global, args).await;
+        }
+        match cli.global.transport {
+            TransportKind::Reqwest => api::<tim_reqwest::ReqwestTransport>(&cli).await,
+            TransportKind::Hyper => api::<tim_hyper::HyperTransport>(&cli).await,
+        }
+    })
+}
+
+/// Runs `tim` with the process's arguments and returns its exit code.
+#[allow(clippy::print_stderr)]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("tim: {}", f.message());
+            ExitCode::from(f.exit_code())
+        }
+    }
+}
