@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench;
 mod emit;
+mod harden;
 mod model;
 mod spec;
 
@@ -22,7 +24,7 @@ fn root() -> PathBuf {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask regenerate [--check]");
+    eprintln!("usage: cargo xtask regenerate [--check] | bench | harden");
     ExitCode::from(2)
 }
 
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["regenerate"] => report(regenerate(&root(), Mode::Write)),
         ["regenerate", "--check"] => report(regenerate(&root(), Mode::Check)),
+        ["bench"] => report(bench::run(&root())),
+        ["harden"] => report(harden::run(&root())),
         _ => usage(),
     }
 }
