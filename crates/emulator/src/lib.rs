@@ -19,3 +19,18 @@ pub use server::{
     StartError, shutdown_signal,
 };
 pub use store::StateFileError;
+
+/// The commands the emulator implements. A command added to the spec later is answered 60009
+/// ("bad request resource") until the emulator learns its rules; the sample tests skip it.
+pub const EMULATED_COMMANDS: &[tim_core::Command] = &[
+    tim_core::Command::Push,
+    tim_core::Command::SetAttrName,
+    tim_core::Command::GetAttrName,
+    tim_core::Command::GetAttr,
+    tim_core::Command::SetAttr,
+    tim_core::Command::RemoveAttr,
+    tim_core::Command::GetTag,
+    tim_core::Command::AddTag,
+    tim_core::Command::RemoveTag,
+    tim_core::Command::RemoveAllTags,
+];

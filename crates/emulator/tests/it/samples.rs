@@ -88,6 +88,14 @@ async fn documented_samples_get_the_documented_answers() {
     let mut checked = Vec::new();
     for endpoint in spec["endpoints"].as_array().expect("endpoints") {
         let command = endpoint["command"].as_str().expect("command");
+        let emulated = tim_emulator::EMULATED_COMMANDS
+            .iter()
+            .any(|c| c.command() == command);
+        if !emulated {
+            // A sibling endpoint added to the spec but not (yet) to the emulator.
+            eprintln!("{command}: not emulated, samples skipped");
+            continue;
+        }
         let clock = manual_clock();
         let api = Api::start_with_clock(
             Emulator::builder()
@@ -118,6 +126,11 @@ async fn documented_samples_get_the_documented_answers() {
             checked.push(format!("it__samples__{snapshot}.snap"));
         }
     }
+    assert_eq!(
+        tim_emulator::EMULATED_COMMANDS.len(),
+        10,
+        "the ten documented commands are emulated"
+    );
     assert!(
         checked.len() >= 14,
         "only {} samples checked",
