@@ -146,6 +146,35 @@ fn emit_results<E: Batch>(out: &mut impl Write, response: &E::Response) -> std::
     Ok(())
 }
 
+/// First and last line numbers of a chunk.
+fn span(lines: &[u64]) -> (u64, u64) {
+    (
+        lines.first().copied().unwrap_or(0),
+        lines.last().copied().unwrap_or(0),
+    )
+}
+
+/// Prints a line on stderr without breaking the progress bar.
+#[allow(clippy::print_stderr)]
+fn say(progress: Option<&indicatif::ProgressBar>, line: String) {
+    match progress {
+        Some(bar) => bar.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// Appends one JSON line to the failed file, if there is one; keeps the first write error.
+fn write_failed(out: &mut Option<BufWriter<File>>, record: &Value, io_error: &mut Option<String>) {
+    if let Some(f) = out.as_mut() {
+        let written = serde_json::to_writer(&mut *f, record)
+            .map_err(std::io::Error::from)
+            .and_then(|()| f.write_all(b"\n"));
+        if let Err(e) = written {
+            io_error.get_or_insert(format!("cannot write the failed file: {e}"));
+        }
+    }
+}
+
 /// Runs a bulk job of `E` over `bulk.file` with `client`.
 #[allow(clippy::print_stderr)]
 pub(crate) async fn run<E: Batch, T: Transport>(
@@ -283,10 +312,7 @@ pub(crate) async fn run<E: Batch, T: Transport>(
                     io_error.get_or_insert(format!("cannot write results: {e}"));
                 }
                 if let Some(cp) = checkpoint.as_mut() {
-                    let (first, last) = (
-                        lines.first().copied().unwrap_or(0),
-                        lines.last().copied().unwrap_or(0),
-                    );
+                    let (first, last) = span(&lines);
                     if let Err(e) = cp.record(index, first, last, lines.len(), false) {
                         io_error.get_or_insert(e.to_string());
                     }
@@ -303,50 +329,28 @@ pub(crate) async fn run<E: Batch, T: Transport>(
                 let code = error.api_code().map(|c| c.code());
                 let message = crate::client::failure(&error);
                 if !quiet {
-                    let (first, last) = (
-                        lines.first().copied().unwrap_or(0),
-                        lines.last().copied().unwrap_or(0),
+                    let (first, last) = span(&lines);
+                    let n = lines.len();
+                    say(
+                        progress.as_ref(),
+                        format!(
+                            "tim: lines {first}-{last}: {n} items failed: {}",
+                            message.message()
+                        ),
                     );
-                    let line = format!(
-                        "tim: lines {first}-{last}: {} items failed: {}",
-                        lines.len(),
-                        message.message()
-                    );
-                    match &progress {
-                        Some(bar) => bar.println(line),
-                        None => eprintln!("{line}"),
-                    }
                 }
-                if let Some(f) = failed_out.as_mut() {
-                    for (line, item) in lines.iter().zip(items) {
-                        let record = json!({ "line": line, "item": item, "code": code, "error": message.message() });
-                        if let Err(e) = serde_json::to_writer(&mut *f, &record)
-                            .map_err(std::io::Error::from)
-                            .and_then(|()| f.write_all(b"\n"))
-                        {
-                            io_error.get_or_insert(format!("cannot write the failed file: {e}"));
-                        }
-                    }
+                for (line, item) in lines.iter().zip(items) {
+                    let record = json!({ "line": line, "item": item, "code": code, "error": message.message() });
+                    write_failed(&mut failed_out, &record, &mut io_error);
                 }
             }
             Done::Bad(bad) => {
                 tally.bad_lines += 1;
                 if !quiet {
-                    let line = format!("tim: {bad}");
-                    match &progress {
-                        Some(bar) => bar.println(line),
-                        None => eprintln!("{line}"),
-                    }
+                    say(progress.as_ref(), format!("tim: {bad}"));
                 }
-                if let Some(f) = failed_out.as_mut() {
-                    let record = json!({ "line": bad.line, "raw": bad.raw, "code": bad.code, "error": bad.message });
-                    if let Err(e) = serde_json::to_writer(&mut *f, &record)
-                        .map_err(std::io::Error::from)
-                        .and_then(|()| f.write_all(b"\n"))
-                    {
-                        io_error.get_or_insert(format!("cannot write the failed file: {e}"));
-                    }
-                }
+                let record = json!({ "line": bad.line, "raw": bad.raw, "code": bad.code, "error": bad.message });
+                write_failed(&mut failed_out, &record, &mut io_error);
             }
         }
         if let Some(bar) = &progress {
