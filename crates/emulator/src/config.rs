@@ -152,15 +152,32 @@ pub enum FaultKind {
     DropAfterApply,
     /// `delay`: held for [`Config::fault_delay`], then handled normally (for client timeouts).
     Delay,
+    /// `truncated-body`: applied, then answered HTTP 200 with the first half of the real
+    /// envelope (a complete HTTP message whose JSON is cut short): the client cannot know
+    /// whether its change was made.
+    TruncatedBody,
+    /// `non-json`: answered HTTP 200 with a `text/html` maintenance page instead of JSON (as a
+    /// misconfigured proxy does), without being applied.
+    NonJson,
+    /// `rate-limited`: answered `60007` (REST calls over the frequency limit) without being
+    /// applied, whatever the real call rate.
+    RateLimited,
+    /// `usersig-expired`: answered `70001` (UserSig expired) without being applied, whatever
+    /// the UserSig's real expiry (a clock skew between client and server).
+    UsersigExpired,
 }
 
 impl FaultKind {
     /// Every kind, in the order rates are laid out when a fault is drawn.
-    pub const ALL: [FaultKind; 4] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::InternalError,
         FaultKind::BadGateway,
         FaultKind::DropAfterApply,
         FaultKind::Delay,
+        FaultKind::TruncatedBody,
+        FaultKind::NonJson,
+        FaultKind::RateLimited,
+        FaultKind::UsersigExpired,
     ];
 
     /// The name used on the command line, e.g. `drop-after-apply`.
@@ -170,6 +187,10 @@ impl FaultKind {
             FaultKind::BadGateway => "bad-gateway",
             FaultKind::DropAfterApply => "drop-after-apply",
             FaultKind::Delay => "delay",
+            FaultKind::TruncatedBody => "truncated-body",
+            FaultKind::NonJson => "non-json",
+            FaultKind::RateLimited => "rate-limited",
+            FaultKind::UsersigExpired => "usersig-expired",
         }
     }
 }
@@ -253,9 +274,10 @@ pub enum ParseFaultError {
     /// Not `KIND=RATE`.
     #[error("expected KIND=RATE (e.g. internal-error=0.1), got {0:?}")]
     MissingRate(String),
-    /// The kind is not one of `internal-error`, `bad-gateway`, `drop-after-apply`, `delay`.
+    /// The kind is not one of `internal-error`, `bad-gateway`, `drop-after-apply`, `delay`,
+    /// `truncated-body`, `non-json`, `rate-limited`, `usersig-expired`.
     #[error(
-        "unknown fault kind {0:?} (expected internal-error, bad-gateway, drop-after-apply or delay)"
+        "unknown fault kind {0:?} (expected internal-error, bad-gateway, drop-after-apply, delay, truncated-body, non-json, rate-limited or usersig-expired)"
     )]
     UnknownKind(String),
     /// The rate is not a number in `0..=1` or a percentage in `0%..=100%`.

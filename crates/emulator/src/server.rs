@@ -40,6 +40,9 @@ pub const INSPECTION_PREFIX: &str = "/__emulator/";
 /// The HTML a gateway sends with a 502.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n";
 
+/// The page a misconfigured proxy sends with a 200 (the `non-json` fault).
+const MAINTENANCE_HTML: &str = "<!DOCTYPE html>\r\n<html><head><title>Service maintenance</title></head>\r\n<body><h1>We'll be back soon</h1></body></html>\r\n";
+
 /// Entry point: `Emulator::builder()...start().await`.
 ///
 /// ```
@@ -686,6 +689,34 @@ async fn respond(
                 envelope(code, "internal error, please retry (injected fault)"),
             ));
         }
+        Some(FaultKind::NonJson) => {
+            let mut resp =
+                Response::new(Full::new(Bytes::from_static(MAINTENANCE_HTML.as_bytes())));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/html"),
+            );
+            return Ok(resp);
+        }
+        Some(FaultKind::RateLimited) => {
+            let code = tim_core::ErrorCode::RateLimited.code();
+            record.error_code = Some(code);
+            return Ok(json_response(
+                StatusCode::OK,
+                envelope(
+                    code,
+                    "REST API calls exceed the frequency limit (injected fault)",
+                ),
+            ));
+        }
+        Some(FaultKind::UsersigExpired) => {
+            let code = tim_core::ErrorCode::UserSigExpired.code();
+            record.error_code = Some(code);
+            return Ok(json_response(
+                StatusCode::OK,
+                envelope(code, "usersig expired (injected fault)"),
+            ));
+        }
         Some(FaultKind::Delay) => tokio::time::sleep(shared.service.config.fault_delay).await,
         _ => {}
     }
@@ -698,11 +729,19 @@ async fn respond(
         shared.service.call(method, path, query.as_deref(), &body)
     };
     record.error_code = Some(answer.code);
-    if fault == Some(FaultKind::DropAfterApply) {
-        record.status = 0;
-        return Err(DropConnection);
+    match fault {
+        Some(FaultKind::DropAfterApply) => {
+            record.status = 0;
+            Err(DropConnection)
+        }
+        Some(FaultKind::TruncatedBody) => {
+            // At least one byte is cut, so the JSON is always incomplete.
+            let mut body = answer.body;
+            body.truncate(body.len() / 2);
+            Ok(json_response(StatusCode::OK, body))
+        }
+        _ => Ok(json_response(StatusCode::OK, answer.body)),
     }
-    Ok(json_response(StatusCode::OK, answer.body))
 }
 
 fn inspect(shared: &Shared, method: &Method, what: &str) -> Response<Full<Bytes>> {

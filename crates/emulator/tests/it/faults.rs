@@ -1,4 +1,5 @@
-//! Injected faults: 91000 without applying, 502 with HTML, lost acknowledgements, delays.
+//! Injected faults: 91000 without applying, 502 with HTML, lost acknowledgements, delays, truncated
+//! and non-JSON bodies, forced 60007 and 70001.
 
 use std::time::{Duration, Instant};
 
@@ -163,4 +164,116 @@ async fn fault_rates_are_seeded_and_reproducible() {
     assert!((15..=45).contains(&count(None)), "{a:?}");
     let c = fault_sequence(8, 60).await;
     assert_ne!(a, c, "another seed, other faults");
+}
+
+#[tokio::test]
+async fn truncated_body_is_applied_and_cut_short() {
+    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    api.emu().inject_fault(FaultKind::TruncatedBody);
+    let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
+    let (status, headers, body) = api
+        .raw(Method::POST, &path, add("applied").to_string())
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(headers[http::header::CONTENT_TYPE], "application/json");
+    let err = serde_json::from_slice::<serde_json::Value>(&body).unwrap_err();
+    assert!(err.is_eof(), "JSON cut short, not garbage: {err}");
+    assert!(
+        body.starts_with(b"{\"ActionStatus\":\"OK\""),
+        "the first half of the real envelope: {:?}",
+        String::from_utf8_lossy(&body)
+    );
+    // Applied all the same.
+    assert_eq!(api.tags_of(&["u"]).await, vec![vec!["applied"]]);
+    let log = api.emu().requests();
+    assert_eq!((log[0].status, log[0].error_code), (200, Some(0)));
+    assert_eq!(log[0].fault, Some(FaultKind::TruncatedBody));
+}
+
+#[tokio::test]
+async fn truncated_body_on_a_push_records_it() {
+    let api = Api::start(Emulator::builder().accounts(["u"])).await;
+    api.emu().inject_fault(FaultKind::TruncatedBody);
+    let path = format!("/v4/all_member_push/im_push?{}", api.query());
+    let body = json!({"MsgRandom": 6, "MsgBody": crate::support::text("maybe")}).to_string();
+    let (status, _, answer) = api.raw(Method::POST, &path, body).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(serde_json::from_slice::<serde_json::Value>(&answer).is_err());
+    assert_eq!(
+        api.emu().pushes().len(),
+        1,
+        "pushed although the answer was cut"
+    );
+}
+
+#[tokio::test]
+async fn non_json_is_an_html_page_and_not_applied() {
+    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    api.emu().inject_fault(FaultKind::NonJson);
+    let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
+    let (status, headers, body) = api
+        .raw(Method::POST, &path, add("lost").to_string())
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(headers[http::header::CONTENT_TYPE], "text/html");
+    let err = serde_json::from_slice::<serde_json::Value>(&body).unwrap_err();
+    assert!(err.is_syntax(), "not JSON at all: {err}");
+    assert!(api.emu().state().accounts.is_empty(), "not applied");
+    let log = api.emu().requests();
+    assert_eq!((log[0].status, log[0].error_code), (200, None));
+    assert_eq!(log[0].fault, Some(FaultKind::NonJson));
+}
+
+#[tokio::test]
+async fn forced_60007_and_70001_are_not_applied() {
+    let api = Api::start(Emulator::builder().accounts(["u"])).await;
+    api.emu().inject_fault(FaultKind::RateLimited);
+    api.emu().inject_fault(FaultKind::UsersigExpired);
+    api.fails("im_add_tag", add("lost"), 60007).await;
+    let v = api.fails("im_add_tag", add("lost"), 70001).await;
+    assert_eq!(v["ActionStatus"], "FAIL");
+    assert!(
+        api.emu().state().accounts["u"].tags.is_empty(),
+        "neither applied"
+    );
+    // A push is refused the same way, and not recorded.
+    api.emu().inject_fault(FaultKind::RateLimited);
+    api.fails(
+        "im_push",
+        json!({"MsgRandom": 7, "MsgBody": crate::support::text("no")}),
+        60007,
+    )
+    .await;
+    assert!(api.emu().pushes().is_empty());
+    let log = api.emu().requests();
+    let faults: Vec<_> = log.iter().map(|r| (r.fault, r.error_code)).collect();
+    assert_eq!(
+        faults,
+        [
+            (Some(FaultKind::RateLimited), Some(60007)),
+            (Some(FaultKind::UsersigExpired), Some(70001)),
+            (Some(FaultKind::RateLimited), Some(60007)),
+        ]
+    );
+    // The next call is normal again.
+    api.ok("im_add_tag", add("kept")).await;
+    assert_eq!(api.tags_of(&["u"]).await, vec![vec!["kept"]]);
+}
+
+#[test]
+fn every_kind_has_a_command_line_name_and_a_serde_name() {
+    for kind in FaultKind::ALL {
+        let spec: FaultSpec = format!("{}=0.5", kind.name()).parse().unwrap();
+        assert_eq!(spec.kind, kind);
+        assert_eq!(
+            serde_json::to_value(kind).unwrap(),
+            serde_json::Value::String(kind.name().to_owned())
+        );
+    }
+    let err = "teleport=0.1".parse::<FaultSpec>().unwrap_err().to_string();
+    for kind in FaultKind::ALL {
+        assert!(err.contains(kind.name()), "{err} lists {kind}");
+    }
 }
