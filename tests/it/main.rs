@@ -2,6 +2,7 @@
 
 mod client_fake;
 mod client_suite;
+mod fuzz_regressions;
 mod http_server;
 mod props;
 mod redaction;
