@@ -25,6 +25,7 @@ pub(crate) struct Cli {
 
 /// Options accepted before or after any command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options (also from the environment)")]
 pub(crate) struct Global {
     /// The app's SDKAppID.
     #[arg(long, env = "TIM_SDKAPPID", global = true, value_name = "ID")]
@@ -74,7 +75,8 @@ pub(crate) struct Global {
     /// The HTTP client library to use.
     #[arg(long, env = "TIM_TRANSPORT", global = true, value_enum, default_value_t = TransportKind::Reqwest)]
     pub(crate) transport: TransportKind,
-    /// Give up on a call after this many seconds (retries included).
+    /// Give up on an attempt after this many seconds, and start no retry after that long
+    /// (default: 10 s per attempt).
     #[arg(long, global = true, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
     /// More logging on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.

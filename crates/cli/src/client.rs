@@ -41,7 +41,10 @@ pub(crate) fn build<T: Transport + MakeTransport>(
                 "--timeout must be a positive number of seconds, got {secs}"
             )));
         }
-        b = b.timeout(Duration::from_secs_f64(secs));
+        let limit = Duration::from_secs_f64(secs);
+        b = b
+            .timeout(limit)
+            .retry_policy(tim_core::RetryPolicy::default().with_max_elapsed(limit));
     }
     b = match max_rate {
         None => b,
