@@ -556,7 +556,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                 };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
-                let svc = service_fn(move |req| handle(shared.clone(), req));
+                // Each call runs in a task of its own, so that a call the client gives up on
+                // (a timeout, a closed connection) is still handled, applied and logged, as a
+                // real server that received it would; only the answer is lost.
+                let svc = service_fn(move |req| {
+                    let call = tokio::spawn(handle(shared.clone(), req));
+                    async move { call.await.unwrap_or(Err(DropConnection)) }
+                });
                 let conn = http1::Builder::new()
                     .keep_alive(true)
                     .serve_connection(TokioIo::new(stream), svc);

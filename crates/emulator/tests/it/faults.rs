@@ -277,3 +277,27 @@ fn every_kind_has_a_command_line_name_and_a_serde_name() {
         assert!(err.contains(kind.name()), "{err} lists {kind}");
     }
 }
+
+#[tokio::test]
+async fn a_delayed_call_is_applied_and_logged_after_the_client_gives_up() {
+    let api = Api::start(
+        Emulator::builder()
+            .rate_limits(false)
+            .fault_delay(Duration::from_millis(300)),
+    )
+    .await;
+    api.emu().inject_fault(FaultKind::Delay);
+    let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        api.raw(Method::POST, &path, add("late").to_string()),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the client timed out first");
+    assert!(api.emu().requests().is_empty(), "still held");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(api.tags_of(&["u"]).await, vec![vec!["late"]]);
+    let log = api.emu().requests();
+    assert_eq!(log[0].fault, Some(FaultKind::Delay));
+    assert_eq!(log[0].error_code, Some(0));
+}
