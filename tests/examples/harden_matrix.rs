@@ -363,8 +363,16 @@ async fn run_cell<T: Transport>(
 ) -> Cell {
     let info = command.info();
     let (class, class_source) = match (fault.code, fault.class) {
-        (Some(code), _) => (spec_class(spec, code), format!("spec: {code}")),
-        (None, Some((class, why))) => (class, format!("documented: {why}")),
+        (Some(code), _) => (
+            spec_class(spec, code),
+            format!("the spec's errors table (`spec/all_member_push.json`), code {code}"),
+        ),
+        (None, Some((class, why))) => (
+            class,
+            format!(
+                "not an API code, so not in the spec's table; tim-core documents it (`Error::retry_class`): {why}"
+            ),
+        ),
         (None, None) => unreachable!("every fault has a class"),
     };
     let retried = class.retried(info.idempotent);
