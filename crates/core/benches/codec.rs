@@ -1,8 +1,14 @@
 //! Codec and UserSig costs, each next to a floor measured in the same run.
 //!
-//! `cargo bench -p tim-core --bench codec` prints one table: ns per operation (median of 15
-//! samples) and the ratio to the floor. The floors are plain `serde_json` on the same structs and
-//! bytes: what any client has to pay anyway.
+//! `cargo bench -p tim-core --bench codec` prints one table: ns per operation and the ratio to
+//! the floor. The floors are plain `serde_json` on the same structs and bytes: what any client
+//! has to pay anyway.
+//!
+//! A case and its floor are measured side by side: 31 rounds, each timing one sample of the
+//! floor and one of the case (about 20 ms each, in alternating order), so that both see the same
+//! machine state. The table gives the medians, the median of the 31 per-round ratios, and the
+//! spread of those ratios (10th to 90th percentile) as a measure of the noise.
+//! `TIM_BENCH_ROUNDS` changes the number of rounds.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -11,27 +17,87 @@ use tim_core::endpoints::{GetTag, GetTagRequest, GetTagResponse};
 use tim_core::http::StatusCode;
 use tim_core::{Auth, BaseUrl, Region, SecretKey, Signer, build_request, decode, usersig};
 
-/// Median nanoseconds per call of `f` over 15 samples of about 40 ms each.
-fn measure(mut f: impl FnMut()) -> f64 {
+const SAMPLE: Duration = Duration::from_millis(20);
+
+/// Calls of `f` that take about one sample's time.
+fn calibrate(f: &mut impl FnMut()) -> u64 {
     let warm = Instant::now();
-    let mut per_sample = 0u64;
+    let mut calls = 0u64;
     while warm.elapsed() < Duration::from_millis(100) {
         f();
-        per_sample += 1;
+        calls += 1;
     }
-    // Aim for ~40 ms per sample.
-    let iters = (per_sample * 40 / 100).max(1);
-    let mut samples: Vec<f64> = (0..15)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                f();
-            }
-            t.elapsed().as_nanos() as f64 / iters as f64
-        })
-        .collect();
+    (calls * SAMPLE.as_millis() as u64 / 100).max(1)
+}
+
+fn sample(f: &mut impl FnMut(), iters: u64) -> f64 {
+    let t = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    t.elapsed().as_nanos() as f64 / iters as f64
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+fn rounds() -> usize {
+    std::env::var("TIM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(31)
+}
+
+/// Median ns/op of `f`.
+fn measure(mut f: impl FnMut()) -> f64 {
+    let iters = calibrate(&mut f);
+    let mut samples: Vec<f64> = (0..rounds()).map(|_| sample(&mut f, iters)).collect();
     samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+    percentile(&samples, 0.5)
+}
+
+/// A case next to its floor.
+struct Pair {
+    case_ns: f64,
+    floor_ns: f64,
+    ratio: f64,
+    ratio_p10: f64,
+    ratio_p90: f64,
+}
+
+/// Measures `case` and `floor` in alternating samples.
+fn measure_pair(mut case: impl FnMut(), mut floor: impl FnMut()) -> Pair {
+    let case_iters = calibrate(&mut case);
+    let floor_iters = calibrate(&mut floor);
+    let n = rounds();
+    let mut cases = Vec::with_capacity(n);
+    let mut floors = Vec::with_capacity(n);
+    let mut ratios = Vec::with_capacity(n);
+    for round in 0..n {
+        let (c, f) = if round % 2 == 0 {
+            let f = sample(&mut floor, floor_iters);
+            (sample(&mut case, case_iters), f)
+        } else {
+            let c = sample(&mut case, case_iters);
+            (c, sample(&mut floor, floor_iters))
+        };
+        cases.push(c);
+        floors.push(f);
+        ratios.push(c / f);
+    }
+    for v in [&mut cases, &mut floors, &mut ratios] {
+        v.sort_by(f64::total_cmp);
+    }
+    Pair {
+        case_ns: percentile(&cases, 0.5),
+        floor_ns: percentile(&floors, 0.5),
+        ratio: percentile(&ratios, 0.5),
+        ratio_p10: percentile(&ratios, 0.1),
+        ratio_p90: percentile(&ratios, 0.9),
+    }
 }
 
 #[allow(clippy::print_stdout)]
@@ -58,25 +124,29 @@ fn main() {
     };
     let mut random = 0u32;
 
-    let encode_floor = measure(|| {
-        black_box(serde_json::to_vec(black_box(&request)).unwrap());
-    });
-    let encode = measure(|| {
-        let sig = signer.usersig(now);
-        let auth = Auth {
-            sdkappid: signer.sdkappid(),
-            identifier: signer.identifier(),
-            usersig: &sig,
-        };
-        random = random.wrapping_add(1);
-        black_box(build_request::<GetTag>(&base, &auth, random, black_box(&request)).unwrap());
-    });
-    let decode_floor = measure(|| {
-        black_box(serde_json::from_slice::<GetTagResponse>(black_box(&answer)).unwrap());
-    });
-    let decoded = measure(|| {
-        black_box(decode::<GetTag>(StatusCode::OK, black_box(&answer)).unwrap());
-    });
+    let encode = measure_pair(
+        || {
+            let sig = signer.usersig(now);
+            let auth = Auth {
+                sdkappid: signer.sdkappid(),
+                identifier: signer.identifier(),
+                usersig: &sig,
+            };
+            random = random.wrapping_add(1);
+            black_box(build_request::<GetTag>(&base, &auth, random, black_box(&request)).unwrap());
+        },
+        || {
+            black_box(serde_json::to_vec(black_box(&request)).unwrap());
+        },
+    );
+    let decoded = measure_pair(
+        || {
+            black_box(decode::<GetTag>(StatusCode::OK, black_box(&answer)).unwrap());
+        },
+        || {
+            black_box(serde_json::from_slice::<GetTagResponse>(black_box(&answer)).unwrap());
+        },
+    );
 
     let key = SecretKey::new("5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e");
     let sig = usersig::generate(1400000000, &key, "administrator", now, 86_400);
@@ -105,17 +175,25 @@ fn main() {
         black_box(signer.usersig(black_box(now)));
     });
 
-    println!("| case | ns/op | floor ns/op | ratio |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| build + encode im_get_tag, 100 accounts (cached signer) | {encode:.0} | {encode_floor:.0} (serde_json::to_vec) | {:.2}x |",
-        encode / encode_floor
+    let row = |case: &str, p: &Pair, floor: &str| {
+        println!(
+            "| {case} | {:.0} | {:.0} ({floor}) | {:.2}x | {:.2}x-{:.2}x |",
+            p.case_ns, p.floor_ns, p.ratio, p.ratio_p10, p.ratio_p90
+        );
+    };
+    println!("| case | ns/op | floor ns/op | ratio | ratio p10-p90 |");
+    println!("|---|---:|---:|---:|---:|");
+    row(
+        "build + encode im_get_tag, 100 accounts (cached signer)",
+        &encode,
+        "serde_json::to_vec",
     );
-    println!(
-        "| decode im_get_tag answer, 100 users | {decoded:.0} | {decode_floor:.0} (serde_json::from_slice) | {:.2}x |",
-        decoded / decode_floor
+    row(
+        "decode im_get_tag answer, 100 users",
+        &decoded,
+        "serde_json::from_slice",
     );
-    println!("| UserSig generate | {generate:.0} | | |");
-    println!("| UserSig verify | {verify:.0} | | |");
-    println!("| UserSig from the cached signer | {cached:.0} | | |");
+    println!("| UserSig generate | {generate:.0} | | | |");
+    println!("| UserSig verify | {verify:.0} | | | |");
+    println!("| UserSig from the cached signer | {cached:.0} | | | |");
 }

@@ -1,6 +1,7 @@
 //! Sans-IO request building and response decoding.
 
 use bytes::Bytes;
+use http::uri::{self, PathAndQuery};
 use http::{HeaderValue, Method, StatusCode, header};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -74,24 +75,9 @@ pub(crate) fn request_with_body<E: Endpoint>(
     random: u32,
     body: Vec<u8>,
 ) -> Result<http::Request<Vec<u8>>, Error> {
-    let info = E::INFO;
-    let uri = format!(
-        "{}/v4/{}/{}?sdkappid={}&identifier={}&usersig={}&random={}&contenttype=json",
-        base.as_str(),
-        info.service,
-        info.command,
-        auth.sdkappid,
-        utf8_percent_encode(auth.identifier, QUERY_VALUE),
-        utf8_percent_encode(auth.usersig.expose(), QUERY_VALUE),
-        random,
-    );
     let mut req = http::Request::new(body);
     *req.method_mut() = Method::POST;
-    // The base URL was validated and every other part is percent-encoded or fixed text, so the
-    // URI always parses; the fallback error still carries no secret.
-    *req.uri_mut() = uri
-        .parse()
-        .map_err(|_| Error::Config(crate::url::BaseUrlError::Invalid(base.as_str().to_owned())))?;
+    *req.uri_mut() = request_uri::<E>(base, auth, random)?;
     req.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -99,6 +85,120 @@ pub(crate) fn request_with_body<E: Endpoint>(
     req.headers_mut()
         .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     Ok(req)
+}
+
+/// `<base>/v4/<service>/<command>?sdkappid=…&identifier=…&usersig=…&random=…&contenttype=json`.
+///
+/// The path and query are written into one buffer of the exact size and handed to `http`
+/// without a copy; the scheme and host were parsed once, with the base URL. Only the path and
+/// query are parsed here.
+fn request_uri<E: Endpoint>(
+    base: &BaseUrl,
+    auth: &Auth<'_>,
+    random: u32,
+) -> Result<http::Uri, Error> {
+    let info = E::INFO;
+    let sig = auth.usersig.expose();
+    let sig_safe = auth.usersig.is_query_safe();
+    let identifier_safe = is_query_safe(auth.identifier);
+    let pieces = [
+        base.prefix(),
+        "/v4/",
+        info.service,
+        "/",
+        info.command,
+        "?sdkappid=",
+        "&identifier=",
+        "&usersig=",
+        "&random=",
+        "&contenttype=json",
+    ];
+    let len = pieces.iter().map(|p| p.len()).sum::<usize>()
+        + decimal_len(auth.sdkappid)
+        + query_value_len(auth.identifier, identifier_safe)
+        + query_value_len(sig, sig_safe)
+        + decimal_len(u64::from(random));
+    // Bytes rather than a `String`: every piece is ASCII (or percent-encoded), and `http`
+    // checks the whole path and query anyway.
+    let mut pq = Vec::with_capacity(len);
+    pq.extend_from_slice(base.prefix().as_bytes());
+    pq.extend_from_slice(b"/v4/");
+    pq.extend_from_slice(info.service.as_bytes());
+    pq.push(b'/');
+    pq.extend_from_slice(info.command.as_bytes());
+    pq.extend_from_slice(b"?sdkappid=");
+    push_decimal(&mut pq, auth.sdkappid);
+    pq.extend_from_slice(b"&identifier=");
+    push_query_value(&mut pq, auth.identifier, identifier_safe);
+    pq.extend_from_slice(b"&usersig=");
+    push_query_value(&mut pq, sig, sig_safe);
+    pq.extend_from_slice(b"&random=");
+    push_decimal(&mut pq, u64::from(random));
+    pq.extend_from_slice(b"&contenttype=json");
+    debug_assert_eq!(pq.len(), len);
+    // Every part is percent-encoded or fixed text, so this always parses; the fallback error
+    // still carries no secret.
+    let invalid = || Error::Config(crate::url::BaseUrlError::Invalid(base.as_str().to_owned()));
+    // Exactly `len` bytes were reserved and written, so `Bytes` takes the buffer without a copy.
+    let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(pq)).map_err(|_| invalid())?;
+    let mut parts = uri::Parts::default();
+    parts.scheme = Some(base.scheme().clone());
+    parts.authority = Some(base.authority().clone());
+    parts.path_and_query = Some(path_and_query);
+    http::Uri::from_parts(parts).map_err(|_| invalid())
+}
+
+/// The bytes left as they are in a query value (the complement of [`QUERY_VALUE`]).
+const QUERY_SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'*');
+        b += 1;
+    }
+    table
+};
+
+/// Whether `value` goes into a query value as it is: no byte of it is in [`QUERY_VALUE`].
+pub(crate) fn is_query_safe(value: &str) -> bool {
+    value.bytes().all(|b| QUERY_SAFE[usize::from(b)])
+}
+
+fn query_value_len(value: &str, safe: bool) -> usize {
+    if safe {
+        value.len()
+    } else {
+        utf8_percent_encode(value, QUERY_VALUE).map(str::len).sum()
+    }
+}
+
+fn push_query_value(out: &mut Vec<u8>, value: &str, safe: bool) {
+    if safe {
+        out.extend_from_slice(value.as_bytes());
+    } else {
+        for chunk in utf8_percent_encode(value, QUERY_VALUE) {
+            out.extend_from_slice(chunk.as_bytes());
+        }
+    }
+}
+
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 fn first_byte(body: &[u8]) -> Option<u8> {
@@ -169,6 +269,85 @@ mod tests {
         match r {
             Err(Error::Decode { kind, .. }) => kind,
             other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_safe_agrees_with_the_percent_encoding() {
+        for b in 0u8..=127 {
+            let s = char::from(b).to_string();
+            let encoded = utf8_percent_encode(&s, QUERY_VALUE).to_string();
+            assert_eq!(is_query_safe(&s), encoded == s, "byte {b:#04x}");
+        }
+        assert!((128..256).all(|b| !QUERY_SAFE[b]));
+        assert!(!is_query_safe("é"));
+        assert!(is_query_safe(""));
+    }
+
+    #[test]
+    fn decimals_and_lengths() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            1_400_000_000,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let mut s = Vec::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string().as_bytes());
+            assert_eq!(decimal_len(n), s.len());
+        }
+        for v in ["admin", "a b&c=d", "管理员", "x*y-z_.~"] {
+            let safe = is_query_safe(v);
+            let mut s = Vec::new();
+            push_query_value(&mut s, v, safe);
+            assert_eq!(
+                s,
+                utf8_percent_encode(v, QUERY_VALUE).to_string().as_bytes()
+            );
+            assert_eq!(query_value_len(v, safe), s.len());
+        }
+    }
+
+    /// The URI is the same as parsing the whole URL text, whatever the base, identifier and
+    /// UserSig.
+    #[test]
+    fn request_uri_matches_the_parsed_text() {
+        use crate::Region;
+        let bases = [
+            BaseUrl::from(Region::Singapore),
+            BaseUrl::parse("http://127.0.0.1:8080/").unwrap(),
+            BaseUrl::parse("https://proxy.example/tim/api").unwrap(),
+        ];
+        for base in &bases {
+            for (identifier, sig) in [
+                ("administrator", "eJw1jV0L*gjAUB-_"),
+                ("admin user&x=1", "a/b+c=="),
+                ("管理员", ""),
+            ] {
+                let sig = UserSig::new(sig);
+                let auth = Auth {
+                    sdkappid: 1_400_000_000,
+                    identifier,
+                    usersig: &sig,
+                };
+                for random in [0, 7, u32::MAX] {
+                    let uri = request_uri::<GetTag>(base, &auth, random).unwrap();
+                    let text = format!(
+                        "{}/v4/all_member_push/im_get_tag?sdkappid=1400000000&identifier={}&usersig={}&random={random}&contenttype=json",
+                        base.as_str(),
+                        utf8_percent_encode(identifier, QUERY_VALUE),
+                        utf8_percent_encode(sig.expose(), QUERY_VALUE),
+                    );
+                    assert_eq!(uri, text.parse::<http::Uri>().unwrap());
+                    assert_eq!(uri.to_string(), text);
+                }
+            }
         }
     }
 

@@ -65,17 +65,29 @@ impl fmt::Display for SecretKey {
 /// assert!(!format!("{sig:?}").contains("eJyr"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct UserSig(Arc<str>);
+pub struct UserSig {
+    sig: Arc<str>,
+    /// Whether the UserSig goes into a query value as it is (TLSSigAPIv2 UserSigs always do),
+    /// decided once here rather than on every request.
+    query_safe: bool,
+}
 
 impl UserSig {
     /// Wraps a UserSig made elsewhere (for example by `tls-sig-api-v2`).
     pub fn new(sig: impl Into<String>) -> Self {
-        Self(Arc::from(sig.into()))
+        let sig: Arc<str> = Arc::from(sig.into());
+        let query_safe = crate::codec::is_query_safe(&sig);
+        Self { sig, query_safe }
     }
 
     /// The UserSig itself. Only for building requests; never print it.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.sig
+    }
+
+    /// Whether [`UserSig::expose`] needs no percent-encoding in a query value.
+    pub(crate) fn is_query_safe(&self) -> bool {
+        self.query_safe
     }
 }
 

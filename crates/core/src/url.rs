@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use http::Uri;
+use http::uri::{Authority, Scheme};
 
 use crate::generated::Region;
 
@@ -22,6 +23,12 @@ use crate::generated::Region;
 pub struct BaseUrl {
     /// `scheme://authority[/prefix]` without a trailing slash.
     text: String,
+    /// The scheme and authority of `text`, parsed once so that building a request only parses
+    /// its path and query.
+    scheme: Scheme,
+    authority: Authority,
+    /// Where the path prefix starts in `text` (`text.len()` when there is none).
+    prefix_at: usize,
 }
 
 /// Why a base URL was refused.
@@ -75,14 +82,41 @@ impl BaseUrl {
             return Err(BaseUrlError::Invalid(url.to_owned()));
         }
         let prefix = uri.path().trim_end_matches('/');
+        let text = format!("{scheme}://{authority}{prefix}");
+        // Parsed again from the normalised text, so that the parts are exactly those of `text`.
+        let parts = text
+            .parse::<Uri>()
+            .map_err(|_| BaseUrlError::Invalid(url.to_owned()))?
+            .into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(BaseUrlError::Invalid(url.to_owned()));
+        };
         Ok(Self {
-            text: format!("{scheme}://{authority}{prefix}"),
+            prefix_at: text.len() - prefix.len(),
+            text,
+            scheme,
+            authority,
         })
     }
 
     /// The base URL as text, without a trailing slash.
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The scheme, e.g. `https`.
+    pub(crate) fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// The host and port.
+    pub(crate) fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The path prefix (empty, or starting with `/` and without a trailing slash).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.text[self.prefix_at..]
     }
 
     /// Whether the host is a loopback address.
@@ -97,8 +131,12 @@ impl BaseUrl {
 
 impl From<Region> for BaseUrl {
     fn from(region: Region) -> Self {
+        let text = format!("https://{}", region.host());
         Self {
-            text: format!("https://{}", region.host()),
+            prefix_at: text.len(),
+            text,
+            scheme: Scheme::HTTPS,
+            authority: Authority::from_static(region.host()),
         }
     }
 }
@@ -145,6 +183,24 @@ mod tests {
             "http://[::1]:1"
         );
         assert!(BaseUrl::parse("http://127.3.2.1").unwrap().is_loopback());
+    }
+
+    #[test]
+    fn parts_match_the_text() {
+        for (url, scheme, authority, prefix) in [
+            ("https://h.example/api/", "https", "h.example", "/api"),
+            ("http://127.0.0.1:8080", "http", "127.0.0.1:8080", ""),
+            ("http://[::1]:1/a/b", "http", "[::1]:1", "/a/b"),
+        ] {
+            let b = BaseUrl::parse(url).unwrap();
+            assert_eq!(b.scheme().as_str(), scheme);
+            assert_eq!(b.authority().as_str(), authority);
+            assert_eq!(b.prefix(), prefix);
+            assert_eq!(b.as_str(), format!("{scheme}://{authority}{prefix}"));
+        }
+        let china = BaseUrl::from(Region::China);
+        assert_eq!(china, BaseUrl::parse("https://console.tim.qq.com").unwrap());
+        assert_eq!(china.prefix(), "");
     }
 
     #[test]

@@ -1,0 +1,385 @@
+//! Bulk jobs of the `tim` binary against the emulator: throughput at the documented rate
+//! ceiling, and peak memory while streaming large files.
+//!
+//! `bench_bulk --tim PATH [rate] [faults] [memory]` (default: all three), where PATH is a
+//! release build of the `tim` binary:
+//!
+//! - `rate`: `tim tags add --file` of 50,000 users (500 calls of 100) as a subprocess, against
+//!   an emulator started in this process with its documented rate limits on (100 calls/s per
+//!   endpoint). From the emulator's request log: the answers per error code (60007 = over the
+//!   rate limit), and the sustained rate of accepted calls after the first window; from its
+//!   state: every line of the file checked to be applied (items lost).
+//! - `faults`: the same with 5% of the calls answered 91000 (internal error, not applied).
+//! - `memory`: `tim tags add --file --max-rate off` of 0, 100,000 and 1,000,000 lines against
+//!   `tim emulator serve --no-rate-limit` in a separate process; the peak memory is the one the
+//!   tim summary line reports (Linux `VmHWM` of the tim process).
+//!
+//! Each result is one JSON line on stdout (for `cargo xtask bench`); progress goes to stderr.
+//! Only loopback is used; the key is the emulator's well-known default and is never printed.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tim_emulator::{Config, Emulator, FaultKind, FaultSpec};
+
+const RATE_USERS: usize = 50_000;
+const CEILING: f64 = 100.0;
+const FAULT_RATE: f64 = 0.05;
+const MEMORY_LINES: [usize; 3] = [0, 100_000, 1_000_000];
+/// Calls further apart than this belong to different bursts (the limiter's windows are about
+/// 1 s apart; a window's calls arrive within a few tens of milliseconds).
+const BURST_GAP_MS: u64 = 300;
+const JOB_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn account(prefix: &str, i: usize) -> String {
+    format!("{prefix}_{i:07}")
+}
+
+fn tags(i: usize) -> [String; 2] {
+    ["bench".to_owned(), format!("g{}", i % 7)]
+}
+
+/// Writes `lines` lines of `tags add` input: `{"To_Account":"<prefix>_0000001","Tags":[...]}`.
+fn write_input(path: &Path, prefix: &str, lines: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).expect("create input file"));
+    for i in 0..lines {
+        serde_json::to_writer(
+            &mut out,
+            &json!({ "To_Account": account(prefix, i), "Tags": tags(i) }),
+        )
+        .expect("write input");
+        out.write_all(b"\n").expect("write input");
+    }
+    out.flush().expect("flush input");
+}
+
+/// The numbers of tim's bulk summary line:
+/// `tim: im_add_tag: N items, N calls in S s (R calls/s, P% of the documented 100 calls/s), N failed items, N bad lines, peak memory M MiB`.
+#[derive(Debug, Default)]
+struct Summary {
+    items: u64,
+    calls: u64,
+    secs: f64,
+    calls_per_s: f64,
+    failed_items: u64,
+    bad_lines: u64,
+    peak_mib: Option<f64>,
+    line: String,
+}
+
+fn number_before<T: std::str::FromStr>(text: &str, marker: &str) -> Option<T> {
+    let end = text.find(marker)?;
+    let start = text[..end]
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or(0, |i| i + 1);
+    text[start..end].parse().ok()
+}
+
+fn number_after<T: std::str::FromStr>(text: &str, marker: &str) -> Option<T> {
+    let start = text.find(marker)? + marker.len();
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+fn parse_summary(stderr: &str) -> Option<Summary> {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("tim: im_add_tag: "))?;
+    Some(Summary {
+        items: number_before(line, " items,")?,
+        calls: number_before(line, " calls in ")?,
+        secs: number_after(line, " calls in ")?,
+        calls_per_s: number_after(line, " s (")?,
+        failed_items: number_before(line, " failed items")?,
+        bad_lines: number_before(line, " bad lines")?,
+        peak_mib: number_after(line, "peak memory "),
+        line: line.to_owned(),
+    })
+}
+
+/// A `tim` command with only the given environment (nothing from ours leaks in).
+fn tim(bin: &Path, endpoint: &str, sdkappid: u64, key: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.env_clear()
+        .env("TIM_ENDPOINT", endpoint)
+        .env("TIM_SDKAPPID", sdkappid.to_string())
+        .env("TIM_SECRET_KEY", key)
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs `cmd` to completion (killed after `timeout`), returning its status, stderr and wall
+/// time.
+fn run(mut cmd: Command, timeout: Duration) -> (ExitStatus, String, f64) {
+    let t0 = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tim");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for tim") {
+            break status;
+        }
+        if t0.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tim did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let wall = t0.elapsed().as_secs_f64();
+    (status, reader.join().unwrap_or_default(), wall)
+}
+
+/// `tags add` of 50,000 users at the documented rate, with `fault_rate` of 91000 answers.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut config = Config::default();
+    config.rate_limits = true;
+    config.seed = 6;
+    config.request_log_capacity = 100_000;
+    if fault_rate > 0.0 {
+        config.faults.push(
+            FaultSpec::new(FaultKind::InternalError, fault_rate).expect("fault rate in range"),
+        );
+    }
+    let emu = runtime
+        .block_on(Emulator::builder().config(config).start())
+        .expect("emulator");
+    let prefix = if fault_rate > 0.0 { "faulty" } else { "rate" };
+    let input = dir.join(format!("{prefix}.jsonl"));
+    write_input(&input, prefix, RATE_USERS);
+    let failed = dir.join(format!("{prefix}.failed.jsonl"));
+    let mut cmd = tim(bin, emu.base_url(), emu.sdkappid(), emu.key().expose());
+    cmd.args(["tags", "add", "--file"])
+        .arg(&input)
+        .arg("--failed")
+        .arg(&failed);
+    eprintln!(
+        "bench_bulk: tim tags add --file ({RATE_USERS} users), emulator limits on, {:.0}% internal-error faults",
+        fault_rate * 100.0
+    );
+    let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
+    let summary = parse_summary(&stderr)
+        .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
+    eprintln!("bench_bulk:   {}", summary.line);
+
+    let log: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.command.as_deref() == Some("im_add_tag"))
+        .collect();
+    let mut answers: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &log {
+        let key = match r.error_code {
+            Some(code) => code.to_string(),
+            None => format!("http {}", r.status),
+        };
+        *answers.entry(key).or_default() += 1;
+    }
+    // The limiter lets a window's 100 calls go at once, so the calls arrive in bursts about a
+    // second apart. The steady rate is the accepted calls of every burst but the last, over the
+    // time from the first burst to the last: what a job of any length sustains (the last burst
+    // may be partial, e.g. only the retries of faulted calls).
+    let mut arrivals: Vec<(u64, bool)> = log
+        .iter()
+        .map(|r| (r.at_unix_ms, r.error_code == Some(0)))
+        .collect();
+    arrivals.sort_unstable();
+    let mut bursts: Vec<(u64, usize)> = Vec::new(); // (start ms, accepted calls)
+    let mut previous: Option<u64> = None;
+    for &(at, ok) in &arrivals {
+        if previous.is_none_or(|p| at.saturating_sub(p) > BURST_GAP_MS) {
+            bursts.push((at, 0));
+        }
+        previous = Some(at);
+        if let (true, Some(b)) = (ok, bursts.last_mut()) {
+            b.1 += 1;
+        }
+    }
+    let accepted = arrivals.iter().filter(|a| a.1).count();
+    let steady = match (bursts.first(), bursts.last()) {
+        (Some(first), Some(last)) if bursts.len() >= 3 => {
+            let calls: usize = bursts[..bursts.len() - 1].iter().map(|b| b.1).sum();
+            calls as f64 / ((last.0 - first.0) as f64 / 1000.0)
+        }
+        _ => f64::NAN,
+    };
+    let span = match (arrivals.first(), arrivals.last()) {
+        (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
+        _ => 0.0,
+    };
+    let state = emu.state();
+    let lost = (0..RATE_USERS)
+        .filter(|&i| {
+            state
+                .accounts
+                .get(&account(prefix, i))
+                .is_none_or(|a| !tags(i).iter().all(|t| a.tags.iter().any(|have| have == t)))
+        })
+        .count();
+    let failed_lines = std::fs::read_to_string(&failed)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
+    eprintln!(
+        "bench_bulk:   answers by code {answers:?}; {} bursts, steady {steady:.1} accepted calls/s; lost {lost}",
+        bursts.len()
+    );
+    println!(
+        "{}",
+        json!({
+            "measure": "bulk_rate",
+            "users": RATE_USERS,
+            "fault_rate": fault_rate,
+            "exit_code": status.code(),
+            "wall_secs": wall,
+            "tim_items": summary.items,
+            "tim_calls": summary.calls,
+            "tim_secs": summary.secs,
+            "tim_calls_per_s": summary.calls_per_s,
+            "tim_failed_items": summary.failed_items,
+            "tim_bad_lines": summary.bad_lines,
+            "attempts": log.len(),
+            "answers": answers,
+            "accepted": accepted,
+            "arrival_span_secs": span,
+            "bursts": bursts.len(),
+            "steady_calls_per_s": if steady.is_finite() { json!(steady) } else { Value::Null },
+            "ceiling": CEILING,
+            "failed_file_lines": failed_lines,
+            "lost": lost,
+        })
+    );
+    runtime.block_on(emu.shutdown());
+}
+
+/// Kills the emulator subprocess when dropped.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `tim emulator serve --no-rate-limit` on a free port; returns the process and its base URL.
+fn serve(bin: &Path, sdkappid: u64, key: &str) -> (Serve, String) {
+    let mut child = tim(bin, "", sdkappid, key)
+        .env_remove("TIM_ENDPOINT")
+        .args(["emulator", "serve", "--no-rate-limit", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tim emulator serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let serve = Serve(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => panic!("tim emulator serve ended without saying where it listens"),
+        }
+    };
+    // Keep draining its stdout so that it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (serve, url)
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn memory_run(bin: &Path, dir: &Path) {
+    let sdkappid = tim_emulator::DEFAULT_SDKAPPID;
+    let key = tim_emulator::DEFAULT_KEY;
+    for lines in MEMORY_LINES {
+        let input = dir.join(format!("memory-{lines}.jsonl"));
+        write_input(&input, "mem", lines);
+        let bytes = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
+        let (server, url) = serve(bin, sdkappid, key);
+        let mut cmd = tim(bin, &url, sdkappid, key);
+        cmd.args(["tags", "add", "--max-rate", "off", "--file"])
+            .arg(&input);
+        eprintln!(
+            "bench_bulk: tim tags add --max-rate off --file ({lines} lines, {bytes} B), emulator in another process"
+        );
+        let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
+        drop(server);
+        let summary = parse_summary(&stderr)
+            .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
+        eprintln!("bench_bulk:   {}", summary.line);
+        println!(
+            "{}",
+            json!({
+                "measure": "bulk_memory",
+                "lines": lines,
+                "file_bytes": bytes,
+                "exit_code": status.code(),
+                "wall_secs": wall,
+                "tim_items": summary.items,
+                "tim_calls": summary.calls,
+                "tim_secs": summary.secs,
+                "tim_calls_per_s": summary.calls_per_s,
+                "tim_failed_items": summary.failed_items,
+                "tim_bad_lines": summary.bad_lines,
+                "peak_mib": summary.peak_mib,
+            })
+        );
+        let _ = std::fs::remove_file(&input);
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut bin: Option<PathBuf> = None;
+    let mut which: Vec<String> = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--tim" => bin = args.next().map(PathBuf::from),
+            "rate" | "faults" | "memory" => which.push(a),
+            // `cargo test --examples` style flags are ignored.
+            _ => {}
+        }
+    }
+    let bin =
+        bin.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tim"));
+    assert!(
+        bin.is_file(),
+        "no tim binary at {} (build it with `cargo build --release -p tim-cli`, pass --tim PATH)",
+        bin.display()
+    );
+    if which.is_empty() {
+        which = vec!["rate".into(), "faults".into(), "memory".into()];
+    }
+    let dir = std::env::temp_dir().join(format!("tim-bench-bulk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for w in &which {
+        match w.as_str() {
+            "rate" => rate_run(&bin, &dir, 0.0),
+            "faults" => rate_run(&bin, &dir, FAULT_RATE),
+            _ => memory_run(&bin, &dir),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
