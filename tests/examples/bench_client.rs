@@ -36,8 +36,15 @@ use tim_emulator::{Emulator, EmulatorHandle};
 
 const ROUNDS: u32 = 3;
 
-/// A server that answers every request with `answer`, after reading the request body.
-async fn noop_server(answer: Bytes, served: Arc<AtomicU64>) -> SocketAddr {
+#[derive(Debug, Default)]
+struct Counts {
+    connections: AtomicU64,
+    requests: AtomicU64,
+}
+
+/// A server that answers every request with `answer`, after reading the request body; counts
+/// the connections it accepts and the requests it serves.
+async fn noop_server(answer: Bytes, counts: Arc<Counts>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -48,15 +55,16 @@ async fn noop_server(answer: Bytes, served: Arc<AtomicU64>) -> SocketAddr {
                 continue;
             };
             let _ = stream.set_nodelay(true);
+            counts.connections.fetch_add(1, Ordering::Relaxed);
             let answer = answer.clone();
-            let served = served.clone();
+            let served = counts.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                     let answer = answer.clone();
                     let served = served.clone();
                     async move {
                         let _ = req.into_body().collect().await;
-                        served.fetch_add(1, Ordering::Relaxed);
+                        served.requests.fetch_add(1, Ordering::Relaxed);
                         let mut resp = http::Response::new(Full::new(answer));
                         resp.headers_mut().insert(
                             http::header::CONTENT_TYPE,
@@ -120,6 +128,7 @@ fn measure<T: Transport + MakeTransport>(
     rt: &tokio::runtime::Runtime,
     emu: &EmulatorHandle,
     noop: SocketAddr,
+    counts: &Counts,
     request: &GetTagRequest,
     secs: f64,
 ) {
@@ -133,6 +142,7 @@ fn measure<T: Transport + MakeTransport>(
             hammer(&to_emulator, request, concurrency, warm).await;
             hammer(&to_noop, request, concurrency, warm).await;
             let (mut emu_calls, mut emu_secs, mut noop_calls, mut noop_secs) = (0, 0.0, 0, 0.0);
+            let connections_before = counts.connections.load(Ordering::Relaxed);
             for r in 0..ROUNDS {
                 let order: [bool; 2] = if r % 2 == 0 {
                     [true, false]
@@ -151,10 +161,11 @@ fn measure<T: Transport + MakeTransport>(
                     }
                 }
             }
+            let noop_connections = counts.connections.load(Ordering::Relaxed) - connections_before;
             let emu_rate = emu_calls as f64 / emu_secs;
             let noop_rate = noop_calls as f64 / noop_secs;
             eprintln!(
-                "bench_client: {name}, {concurrency} in flight: emulator {emu_rate:.0} calls/s, no-op handler {noop_rate:.0} calls/s, ratio {:.2}",
+                "bench_client: {name}, {concurrency} in flight: emulator {emu_rate:.0} calls/s, no-op handler {noop_rate:.0} calls/s ({noop_connections} new connections), ratio {:.2}",
                 emu_rate / noop_rate
             );
             println!(
@@ -169,6 +180,7 @@ fn measure<T: Transport + MakeTransport>(
                     "noop_calls": noop_calls,
                     "noop_secs": noop_secs,
                     "noop_calls_per_s": noop_rate,
+                    "noop_new_connections": noop_connections,
                 })
             );
         });
@@ -233,12 +245,14 @@ fn main() {
         serde_json::to_vec(&request).expect("json").len(),
         answer.len()
     );
-    let served = Arc::new(AtomicU64::new(0));
-    let noop = server_rt.block_on(noop_server(answer, served.clone()));
+    let counts = Arc::new(Counts::default());
+    let noop = server_rt.block_on(noop_server(answer, counts.clone()));
 
-    measure::<tim_reqwest::ReqwestTransport>("reqwest", &client_rt, &emu, noop, &request, secs);
-    measure::<tim_hyper::HyperTransport>("hyper", &client_rt, &emu, noop, &request, secs);
-    assert!(served.load(Ordering::Relaxed) > 0);
+    measure::<tim_reqwest::ReqwestTransport>(
+        "reqwest", &client_rt, &emu, noop, &counts, &request, secs,
+    );
+    measure::<tim_hyper::HyperTransport>("hyper", &client_rt, &emu, noop, &counts, &request, secs);
+    assert!(counts.requests.load(Ordering::Relaxed) > 0);
     drop(client_rt);
     server_rt.block_on(emu.shutdown());
 }
