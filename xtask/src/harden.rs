@@ -142,6 +142,27 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem_gib} GiB RAM, {os} (Linux {kernel}), {rustc}")
 }
 
+/// The commit the run is of, `abc1234` or `abc1234 with uncommitted changes`, when in git.
+fn commit(root: &Path) -> Option<String> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"])?;
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(if dirty {
+        format!("commit {head} with uncommitted changes")
+    } else {
+        format!("commit {head}")
+    })
+}
+
 /// Now in UTC, `YYYY-MM-DD HH:MM UTC` (civil-from-days, Howard Hinnant's algorithm).
 fn utc_now() -> String {
     let secs = SystemTime::now()
@@ -869,6 +890,8 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
     let started = Instant::now();
     let when = utc_now();
     let machine = machine();
+    // Read before the run: the run itself writes BENCHMARKS.md and the regression folder.
+    let commit = commit(root);
     let secs = std::env::var("HARDEN_FUZZ_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -900,11 +923,23 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
     )
     .map_err(|e| vec![e])?;
     let key = random_key().map_err(|e| vec![e])?;
-    let bin = target_dir(root).join("debug");
+    // Run copies, so that another build in a shared target directory cannot swap a binary
+    // while the checks run.
+    let built = target_dir(root).join("debug");
+    let bin = logs.join("bin");
+    for (from, to) in [
+        ("tim", "tim"),
+        ("examples/harden_matrix", "harden_matrix"),
+        ("examples/harden_durability", "harden_durability"),
+    ] {
+        std::fs::create_dir_all(&bin)
+            .and_then(|()| std::fs::copy(built.join(from), bin.join(to)))
+            .map_err(|e| vec![format!("copying {from}: {e}")])?;
+    }
     let mut problems = Vec::new();
 
     progress("fault matrix and secrets scan (10 endpoints × 2 transports × 8 faults)");
-    let mut cmd = Command::new(bin.join("examples/harden_matrix"));
+    let mut cmd = Command::new(bin.join("harden_matrix"));
     cmd.current_dir(root).env("TIM_HARDEN_KEY", &key);
     let mut detail = String::new();
     match run_logged(cmd, &logs.join("matrix"), Duration::from_secs(600)) {
@@ -931,7 +966,7 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
     progress(&format!(
         "durability: SIGKILL a bulk job and the emulator {KILLS} times each"
     ));
-    let mut cmd = Command::new(bin.join("examples/harden_durability"));
+    let mut cmd = Command::new(bin.join("harden_durability"));
     cmd.current_dir(root)
         .env("TIM_HARDEN_KEY", &key)
         .arg("--tim")
@@ -964,7 +999,8 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
 
     let took = started.elapsed();
     let header = format!(
-        "Last run: {when}, `cargo xtask harden` ({} min {} s in all), on {machine}.",
+        "Last run: {when}, {}, `cargo xtask harden` ({} min {} s in all, builds included), on {machine}.",
+        commit.unwrap_or_else(|| "not in git".into()),
         took.as_secs() / 60,
         took.as_secs() % 60
     );
