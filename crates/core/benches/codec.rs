@@ -139,6 +139,18 @@ fn main() {
             black_box(serde_json::to_vec(black_box(&request)).unwrap());
         },
     );
+    // The same call with an empty account list: what building costs besides the body.
+    let empty = GetTagRequest::new(Vec::<String>::new());
+    let fixed = measure(|| {
+        let sig = signer.usersig(now);
+        let auth = Auth {
+            sdkappid: signer.sdkappid(),
+            identifier: signer.identifier(),
+            usersig: &sig,
+        };
+        random = random.wrapping_add(1);
+        black_box(build_request::<GetTag>(&base, &auth, random, black_box(&empty)).unwrap());
+    });
     let decoded = measure_pair(
         || {
             black_box(decode::<GetTag>(StatusCode::OK, black_box(&answer)).unwrap());
@@ -187,6 +199,9 @@ fn main() {
         "build + encode im_get_tag, 100 accounts (cached signer)",
         &encode,
         "serde_json::to_vec",
+    );
+    println!(
+        "| build + encode im_get_tag, no accounts (the fixed cost of a request: URL, headers, signer) | {fixed:.0} | | | |"
     );
     row(
         "decode im_get_tag answer, 100 users",
