@@ -943,9 +943,11 @@ fn render_section(
         }
         s.push('\n');
     }
-    s.push_str("Noise: the programs ran one after the other; before each, the command waited (up to 20 or 60 s) for the machine to be idle. CPU used by other processes while each ran, in cores on average (the machine has ");
-    let _ = write!(s, "{}", m.cpus);
-    s.push_str("):\n\n");
+    let _ = writeln!(
+        s,
+        "Noise: the programs ran one after the other; before each, the command waited (up to 20 or 60 s) for the machine to be idle. CPU used by other processes while each ran, in cores on average (of {}):\n",
+        m.cpus
+    );
     for st in steps {
         let fmt = |c: Option<f64>| c.map_or("n/a".to_owned(), |c| format!("{c:.2}"));
         let _ = writeln!(
@@ -957,7 +959,9 @@ fn render_section(
             fmt(st.other_cores_before)
         );
     }
-    s.push('\n');
+    s.push_str(
+        "\nOn a virtual machine, load from other tenants of the host is invisible here and moves absolute figures between runs; that is why every goal is a ratio measured side by side in the same run, or a count.\n\n",
+    );
     s.push_str(HOW);
     s
 }
