@@ -332,8 +332,10 @@ pub(crate) struct ServeArgs {
     /// Keep state in this file across restarts.
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
-    /// Inject faults: KIND=RATE with KIND internal-error, bad-gateway or drop-after-apply and
-    /// RATE a fraction in 0..=1 (repeat for more).
+    /// Inject faults: KIND=RATE, RATE a fraction in 0..=1 or a percentage (repeat for more).
+    /// KIND: internal-error (91000, not applied), bad-gateway (502 HTML), drop-after-apply
+    /// (applied, connection dropped), delay, truncated-body (applied), non-json,
+    /// rate-limited (60007) or usersig-expired (70001).
     #[arg(long = "fault", value_name = "KIND=RATE")]
     pub(crate) faults: Vec<String>,
     /// Delay every answer by this many milliseconds.
