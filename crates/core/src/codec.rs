@@ -78,12 +78,12 @@ pub(crate) fn request_with_body<E: Endpoint>(
     let mut req = http::Request::new(body);
     *req.method_mut() = Method::POST;
     *req.uri_mut() = request_uri::<E>(base, auth, random)?;
+    // The one header the API documents. (No `Accept`: the answer is always JSON, and the
+    // client's transports add their own User-Agent.)
     req.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    req.headers_mut()
-        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     Ok(req)
 }
 
