@@ -20,15 +20,11 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const FILE: &str = "BENCHMARKS.md";
-const START: &str = "<!-- bench:start -->";
-const END: &str = "<!-- bench:end -->";
-const HARDEN_START: &str = "<!-- harden:start -->";
-const HARDEN_END: &str = "<!-- harden:end -->";
+use crate::report::{self, FILE, Machine, Section, thousands};
 
 /// Goals from issue 6.
 const CODEC_MAX_RATIO: f64 = 1.3;
@@ -131,7 +127,7 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
     print_table(&table);
     let took = started.elapsed();
     let section = render_section(&machine, &table, &rows, &why, &steps, took);
-    write_section(root, &section)?;
+    report::write_section(root, Section::Bench, &section).map_err(|e| vec![e])?;
     let goals = rows.iter().filter(|r| r.met.is_some()).count();
     let met = rows.iter().filter(|r| r.met == Some(true)).count();
     Ok(vec![format!(
@@ -403,19 +399,6 @@ fn render_table(rows: &[Row]) -> String {
     t.trim_end().to_owned()
 }
 
-/// Thousands separators: 50000 → 50,000.
-fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 // 1 and 2: the codec bench's markdown table.
 
 /// `| case | ns/op | floor ns/op (name) | ratio x | p10x-p90x |` rows by case.
@@ -591,13 +574,13 @@ fn bulk_rows(out: &str, rows: &mut Vec<Row>, why: &mut Vec<String>) -> Result<()
         let label = if faults {
             format!(
                 "bulk `tim tags add --file`, {} users, emulator limits on, {:.0}% internal-error faults",
-                grouped(users),
+                thousands(users),
                 fault_rate * 100.0
             )
         } else {
             format!(
                 "bulk `tim tags add --file`, {} users, emulator limits on",
-                grouped(users)
+                thousands(users)
             )
         };
         let met = share.is_some_and(|s| s >= goal);
@@ -643,7 +626,7 @@ fn bulk_rows(out: &str, rows: &mut Vec<Row>, why: &mut Vec<String>) -> Result<()
             Row::new(
                 n_lost,
                 format!("{label}: items lost (file vs the emulator's state)"),
-                format!("{lost} of {} ({failed} reported failed)", grouped(users)),
+                format!("{lost} of {} ({failed} reported failed)", thousands(users)),
             )
             .goal("0", lost == 0),
         );
@@ -809,111 +792,6 @@ fn emulator_rows(out: &str, rows: &mut Vec<Row>) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // The machine and BENCHMARKS.md
 
-struct Machine {
-    cpus: usize,
-    cpu_model: String,
-    memory: String,
-    kernel: String,
-    rustc: String,
-    date: String,
-    commit: String,
-}
-
-fn output(cmd: &mut Command) -> Option<String> {
-    let out = cmd.stderr(Stdio::null()).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-impl Machine {
-    fn collect(root: &Path) -> Self {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu_model = cpuinfo
-            .lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, m)| m.trim().to_owned())
-            .unwrap_or_else(|| "unknown".into());
-        let memory = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                let kib: f64 = m
-                    .lines()
-                    .find(|l| l.starts_with("MemTotal:"))?
-                    .split_whitespace()
-                    .nth(1)?
-                    .parse()
-                    .ok()?;
-                Some(format!("{:.1} GiB", kib / 1024.0 / 1024.0))
-            })
-            .unwrap_or_else(|| "unknown".into());
-        let rustc = output(
-            Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into())).arg("-V"),
-        )
-        .unwrap_or_else(|| "unknown".into());
-        let head = output(
-            Command::new("git")
-                .args(["rev-parse", "--short", "HEAD"])
-                .current_dir(root),
-        );
-        let dirty = output(
-            Command::new("git")
-                // BENCHMARKS.md itself is rewritten by every run: it does not count.
-                .args([
-                    "status",
-                    "--porcelain",
-                    "--untracked-files=no",
-                    "--",
-                    ".",
-                    ":(exclude)BENCHMARKS.md",
-                ])
-                .current_dir(root),
-        )
-        .is_some_and(|s| !s.is_empty());
-        let commit = match head {
-            Some(h) if dirty => format!("{h} with uncommitted changes"),
-            Some(h) => h,
-            None => "unknown".into(),
-        };
-        Self {
-            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            cpu_model,
-            memory,
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-                .map(|s| format!("Linux {}", s.trim()))
-                .unwrap_or_else(|_| std::env::consts::OS.into()),
-            rustc,
-            date: utc_now(),
-            commit,
-        }
-    }
-}
-
-/// The current UTC time as `YYYY-MM-DD HH:MM UTC`.
-fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60
-    )
-}
-
 fn render_section(
     m: &Machine,
     table: &str,
@@ -1008,42 +886,6 @@ const HOW: &str = "How each figure is made:
   connections of a raw hyper client for 3 s; start to first answer over 50 fresh emulators.
 ";
 
-/// Replaces the bench section of BENCHMARKS.md, creating the file (with both sections) or the
-/// section's markers when missing. The harden section is never touched.
-fn write_section(root: &Path, section: &str) -> Result<(), Problems> {
-    let path = root.join(FILE);
-    let current = match std::fs::read_to_string(&path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
-            "# Benchmarks and hardening evidence\n\nEvery figure below is written by a command, never by hand: `cargo xtask bench` rewrites the\nfirst section, `cargo xtask harden` the second. Rerun them to check.\n\n## cargo xtask bench\n\n{START}\n{END}\n\n## cargo xtask harden\n\n{HARDEN_START}\n(not run yet)\n{HARDEN_END}\n"
-        ),
-        Err(e) => return Err(vec![format!("{FILE}: cannot read: {e}")]),
-    };
-    let text = match (current.find(START), current.find(END)) {
-        (Some(a), Some(b)) if a < b => current,
-        (None, None) => {
-            // Put the section before the harden one, or at the end.
-            let block = format!("## cargo xtask bench\n\n{START}\n{END}\n\n");
-            match current.find(HARDEN_START) {
-                Some(h) => {
-                    let at = current[..h].rfind("## ").unwrap_or(h);
-                    format!("{}{block}{}", &current[..at], &current[at..])
-                }
-                None => format!("{}\n{block}", current.trim_end()),
-            }
-        }
-        _ => {
-            return Err(vec![format!(
-                "{FILE}: the markers {START} and {END} are not a pair; fix the file by hand"
-            )]);
-        }
-    };
-    let a = text.find(START).expect("start marker") + START.len();
-    let b = text.find(END).expect("end marker");
-    let new = format!("{}\n{}\n{}", &text[..a], section.trim_end(), &text[b..]);
-    std::fs::write(&path, new).map_err(|e| vec![format!("{FILE}: cannot write: {e}")])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1092,57 +934,5 @@ mod tests {
         assert_eq!(rows[2].met, Some(false));
         assert_eq!(why.len(), 1);
         assert!(why[0].contains("2.00x"), "{}", why[0]);
-    }
-
-    #[test]
-    fn numbers_are_grouped() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(50_000), "50,000");
-        assert_eq!(grouped(1_000_000), "1,000,000");
-    }
-
-    #[test]
-    fn only_the_bench_section_is_rewritten() {
-        let dir = std::env::temp_dir().join(format!("tim-xtask-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Missing file: created with both marker pairs.
-        let _ = std::fs::remove_file(dir.join(FILE));
-        write_section(&dir, "figures-one").unwrap();
-        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
-        assert!(
-            text.contains(&format!("{START}\nfigures-one\n{END}")),
-            "{text}"
-        );
-        assert!(text.contains(HARDEN_START) && text.contains(HARDEN_END));
-        // The harden section is kept byte for byte.
-        let text = text.replace("(not run yet)", "harden figures");
-        std::fs::write(dir.join(FILE), &text).unwrap();
-        write_section(&dir, "second").unwrap();
-        let again = std::fs::read_to_string(dir.join(FILE)).unwrap();
-        assert!(again.contains(&format!("{START}\nsecond\n{END}")));
-        assert!(!again.contains("figures-one"));
-        assert!(again.contains(&format!("{HARDEN_START}\nharden figures\n{HARDEN_END}")));
-        // A file without bench markers gets them before the harden section.
-        std::fs::write(
-            dir.join(FILE),
-            format!("# B\n\n## cargo xtask harden\n\n{HARDEN_START}\nh\n{HARDEN_END}\n"),
-        )
-        .unwrap();
-        write_section(&dir, "third").unwrap();
-        let added = std::fs::read_to_string(dir.join(FILE)).unwrap();
-        assert!(
-            added.find(START).unwrap() < added.find(HARDEN_START).unwrap(),
-            "{added}"
-        );
-        assert!(added.contains(&format!("{HARDEN_START}\nh\n{HARDEN_END}")));
-        std::fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn utc_dates_look_right() {
-        let d = utc_now();
-        assert_eq!(d.len(), "2025-01-01 00:00 UTC".len(), "{d}");
-        assert!(d.starts_with("20"), "{d}");
     }
 }

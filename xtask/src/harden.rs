@@ -20,15 +20,15 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::report::{self, Machine, Section, thousands};
 
 const FUZZ_TARGETS: [&str; 3] = ["decode", "usersig", "bulk_line"];
 const DEFAULT_FUZZ_SECS: u64 = 60;
 const KILLS: u32 = 20;
-const START: &str = "<!-- harden:start -->";
-const END: &str = "<!-- harden:end -->";
 
 /// One line of the table.
 struct Row {
@@ -112,78 +112,7 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The machine
-
-fn machine() -> String {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpu = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|l| l.trim_start_matches([' ', '\t', ':']).trim().to_owned())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem_gib = read("/proc/meminfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or_else(|| "?".into(), |kib| format!("{:.0}", kib / 1024.0 / 1024.0));
-    let os = read("/etc/os-release")
-        .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-        .map(|s| s.trim_matches('"').to_owned())
-        .unwrap_or_else(|| std::env::consts::OS.into());
-    let kernel = read("/proc/sys/kernel/osrelease").trim().to_owned();
-    let rustc = Command::new("rustc")
-        .arg("-V")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {mem_gib} GiB RAM, {os} (Linux {kernel}), {rustc}")
-}
-
-/// The commit the run is of, `abc1234` or `abc1234 with uncommitted changes`, when in git.
-fn commit(root: &Path) -> Option<String> {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .current_dir(root)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    let head = git(&["rev-parse", "--short", "HEAD"])?;
-    let dirty =
-        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    Some(if dirty {
-        format!("commit {head} with uncommitted changes")
-    } else {
-        format!("commit {head}")
-    })
-}
-
-/// Now in UTC, `YYYY-MM-DD HH:MM UTC` (civil-from-days, Howard Hinnant's algorithm).
-fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
+// The run's secret
 
 /// 32 hex characters from the OS's random source: the secret key of this run, never printed.
 fn random_key() -> Result<String, String> {
@@ -508,18 +437,6 @@ fn fuzz(root: &Path, logs: &Path, secs: u64, notes: &mut Vec<String>) -> Vec<Row
             })
         })
         .collect()
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -862,36 +779,12 @@ fn markdown(rows: &[Row], header: &str, detail: &str, notes: &[String]) -> Strin
     out
 }
 
-fn write_section(root: &Path, section: &str) -> Result<(), String> {
-    let path = root.join("BENCHMARKS.md");
-    let current = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks and hardening evidence\n\nEvery figure below is written by a command, never by hand: `cargo xtask bench` rewrites the\nfirst section, `cargo xtask harden` the second. Rerun them to check.\n\n## cargo xtask bench\n\n<!-- bench:start -->\n(not run yet)\n<!-- bench:end -->\n\n## cargo xtask harden\n\n<!-- harden:start -->\n<!-- harden:end -->\n".to_owned(),
-        Err(e) => return Err(format!("BENCHMARKS.md: {e}")),
-    };
-    let text = match (current.find(START), current.find(END)) {
-        (Some(s), Some(e)) if s < e => format!(
-            "{}{START}\n{}{}",
-            &current[..s],
-            section.trim_end().to_owned() + "\n",
-            &current[e..]
-        ),
-        _ => format!(
-            "{}\n## cargo xtask harden\n\n{START}\n{}\n{END}\n",
-            current.trim_end(),
-            section.trim_end()
-        ),
-    };
-    std::fs::write(&path, text).map_err(|e| format!("BENCHMARKS.md: {e}"))
-}
-
 #[allow(clippy::print_stdout)]
 pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
     let started = Instant::now();
-    let when = utc_now();
-    let machine = machine();
+    // Read before the run writes anything.
+    let machine = Machine::collect(root);
     // Read before the run: the run itself writes BENCHMARKS.md and the regression folder.
-    let commit = commit(root);
     let secs = std::env::var("HARDEN_FUZZ_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -999,16 +892,18 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
 
     let took = started.elapsed();
     let header = format!(
-        "Last run: {when}, {}, `cargo xtask harden` ({} min {} s in all, builds included), on {machine}.",
-        commit.unwrap_or_else(|| "not in git".into()),
+        "Last run: {}, commit {}, `cargo xtask harden` ({} min {} s in all, builds included), on {}.",
+        machine.date,
+        machine.commit,
         took.as_secs() / 60,
-        took.as_secs() % 60
+        took.as_secs() % 60,
+        machine.summary()
     );
     for p in &problems {
         notes.push(format!("**Not completed**: {p}"));
     }
     let section = markdown(&rows, &header, &detail, &notes);
-    write_section(root, &section).map_err(|e| vec![e])?;
+    report::write_section(root, Section::Harden, &section).map_err(|e| vec![e])?;
 
     println!("{}", text_table(&rows));
     problems.extend(
@@ -1035,26 +930,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_harden_section_is_replaced_and_the_bench_section_kept() {
-        let tmp = std::env::temp_dir().join(format!("tim-xtask-harden-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).unwrap();
-        let path = tmp.join("BENCHMARKS.md");
-        let _ = std::fs::remove_file(&path);
-        write_section(&tmp, "FIRST-RUN").unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("<!-- bench:start -->\n(not run yet)\n<!-- bench:end -->"));
-        assert!(text.contains("<!-- harden:start -->\nFIRST-RUN\n<!-- harden:end -->"));
-        let with_bench = text.replace("(not run yet)", "bench figures");
-        std::fs::write(&path, with_bench).unwrap();
-        write_section(&tmp, "second\n").unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("<!-- bench:start -->\nbench figures\n<!-- bench:end -->"));
-        assert!(text.contains("<!-- harden:start -->\nsecond\n<!-- harden:end -->\n"));
-        assert!(!text.contains("FIRST-RUN"));
-        std::fs::remove_dir_all(&tmp).unwrap();
-    }
-
-    #[test]
     fn secrets_and_usersig_shaped_tokens_are_counted() {
         let sig = format!("eJyr{}", "Vgrx*-_9".repeat(6));
         let text = format!("a KEY b {sig}, usersig=<redacted> eJshort KEY");
@@ -1069,14 +944,5 @@ mod tests {
         let crashed =
             "#2048\tNEW    cov: 7 ft: 9\n#4096\tpulse  cov: 7\n==1== ERROR: deadly signal\n";
         assert_eq!(executions(crashed), Some(4096));
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
-    }
-
-    #[test]
-    fn the_date_is_utc() {
-        let now = utc_now();
-        assert_eq!(now.len(), "2026-01-01 00:00 UTC".len(), "{now}");
-        assert!(now.starts_with("20"), "{now}");
     }
 }

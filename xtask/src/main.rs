@@ -11,6 +11,7 @@ mod bench;
 mod emit;
 mod harden;
 mod model;
+mod report;
 mod spec;
 
 const SCHEMA: &str = "spec/spec.schema.json";
