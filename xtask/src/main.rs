@@ -3,6 +3,8 @@
 //! `cargo xtask regenerate`: spec/ → crates/core/src/generated/.
 //! `cargo xtask regenerate --check`: fail, naming the stale file, when the checked-in code is not
 //! what the spec generates.
+//! `cargo xtask bench`, `cargo xtask harden`: measure, print one table each, and rewrite their
+//! section of BENCHMARKS.md.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
