@@ -63,12 +63,13 @@ pub(crate) fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-#[allow(clippy::print_stdout)]
+/// Prints a value as pretty JSON on stdout. A reader that went away (`| head`) is not an error.
 pub(crate) fn print_json(value: &impl serde::Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
 }
 
 fn require_sdkappid(g: &Global) -> Result<u64, Failure> {

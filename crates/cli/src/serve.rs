@@ -38,19 +38,34 @@ pub(crate) fn config(g: &Global, a: &ServeArgs) -> Result<Config, Failure> {
 }
 
 /// Serves until Ctrl-C or SIGTERM.
-#[allow(clippy::print_stdout)]
 pub(crate) async fn run(g: &Global, a: &ServeArgs) -> Result<(), Failure> {
     let config = config(g, a)?;
     let default_key = g.key.as_deref().is_none_or(str::is_empty);
     Emulator::serve(config, move |emu| {
-        println!("tim emulator: listening on {}", emu.base_url());
-        println!("  TIM_ENDPOINT={} TIM_SDKAPPID={} TIM_IDENTIFIER={}", emu.base_url(), emu.sdkappid(), emu.admin());
-        if default_key {
-            println!("  key: the emulator's well-known default (tim_emulator::DEFAULT_KEY); pass --key to choose one");
+        // Written without println!: a reader that goes away (`| head -1`) must not stop the
+        // server.
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let key = if default_key {
+            "the emulator's well-known default (tim_emulator::DEFAULT_KEY); pass --key to choose one"
         } else {
-            println!("  key: the one you passed (--key / TIM_SECRET_KEY)");
-        }
-        println!("  inspect: {}/__emulator/state, /__emulator/pushes, /__emulator/requests; Ctrl-C stops", emu.base_url());
+            "the one you passed (--key / TIM_SECRET_KEY)"
+        };
+        let _ = writeln!(out, "tim emulator: listening on {}", emu.base_url());
+        let _ = writeln!(
+            out,
+            "  TIM_ENDPOINT={} TIM_SDKAPPID={} TIM_IDENTIFIER={}",
+            emu.base_url(),
+            emu.sdkappid(),
+            emu.admin()
+        );
+        let _ = writeln!(out, "  key: {key}");
+        let _ = writeln!(
+            out,
+            "  inspect: {}/__emulator/state, /__emulator/pushes, /__emulator/requests; Ctrl-C stops",
+            emu.base_url()
+        );
+        let _ = out.flush();
     })
     .await
     .map_err(|e| Failure::Transport(format!("emulator: {e}")))

@@ -272,3 +272,80 @@ fn help_and_bad_usage() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("silicon-valley"), "{}", stderr(&out));
 }
+
+/// `tim emulator serve` as a real process: flags reach the emulator, and `tim` talks to it.
+#[test]
+fn emulator_serve_runs_until_killed_with_its_flags() {
+    use std::io::BufRead;
+    let state = crate::harness::tmp("serve.state");
+    let _ = std::fs::remove_file(&state);
+    let mut server = tim()
+        .args([
+            "--sdkappid",
+            "1400000009",
+            "--key",
+            KEY,
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+        ])
+        .args([
+            "--admin",
+            "ops",
+            "--no-rate-limit",
+            "--fault",
+            "internal-error=0",
+            "--state",
+        ])
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The reader is dropped after one line, as with `tim emulator serve | head -1`: the server
+    // must keep running.
+    let mut first = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    assert!(!first.contains(KEY));
+    let client = |args: &[&str]| {
+        run(tim()
+            .args([
+                "--sdkappid",
+                "1400000009",
+                "--key",
+                KEY,
+                "--identifier",
+                "ops",
+                "--endpoint",
+                &url,
+            ])
+            .args(args))
+    };
+    let out = client(&["tags", "add", "zed", "--tag", "t1"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        json(&client(&["tags", "get", "zed"]))["UserTags"][0]["Tags"][0],
+        "t1"
+    );
+    // Only the configured admin may call.
+    let out = run(tim()
+        .args(["--sdkappid", "1400000009", "--key", KEY, "--endpoint", &url])
+        .args(["tags", "get", "zed"]));
+    assert_eq!(
+        (code(&out), json(&out)["ErrorCode"].as_i64()),
+        (1, Some(90009))
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // The state file kept the acknowledged write.
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("zed") && text.contains("t1"), "{text}");
+    // A bad fault spec is a usage error.
+    let out = run(tim().args(["emulator", "serve", "--fault", "meteor=0.5"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
