@@ -71,6 +71,21 @@ struct Summary {
     line: String,
 }
 
+impl Summary {
+    /// `doc` with tim's own figures added as `tim_*` fields.
+    fn with_fields(&self, mut doc: Value) -> Value {
+        if let Value::Object(map) = &mut doc {
+            map.insert("tim_items".into(), json!(self.items));
+            map.insert("tim_calls".into(), json!(self.calls));
+            map.insert("tim_secs".into(), json!(self.secs));
+            map.insert("tim_calls_per_s".into(), json!(self.calls_per_s));
+            map.insert("tim_failed_items".into(), json!(self.failed_items));
+            map.insert("tim_bad_lines".into(), json!(self.bad_lines));
+        }
+        doc
+    }
+}
+
 fn number_before<T: std::str::FromStr>(text: &str, marker: &str) -> Option<T> {
     let end = text.find(marker)?;
     let start = text[..end]
@@ -246,18 +261,12 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
     );
     println!(
         "{}",
-        json!({
+        summary.with_fields(json!({
             "measure": "bulk_rate",
             "users": RATE_USERS,
             "fault_rate": fault_rate,
             "exit_code": status.code(),
             "wall_secs": wall,
-            "tim_items": summary.items,
-            "tim_calls": summary.calls,
-            "tim_secs": summary.secs,
-            "tim_calls_per_s": summary.calls_per_s,
-            "tim_failed_items": summary.failed_items,
-            "tim_bad_lines": summary.bad_lines,
             "attempts": log.len(),
             "answers": answers,
             "accepted": accepted,
@@ -267,7 +276,7 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
             "ceiling": CEILING,
             "failed_file_lines": failed_lines,
             "lost": lost,
-        })
+        }))
     );
     runtime.block_on(emu.shutdown());
 }
@@ -331,20 +340,14 @@ fn memory_run(bin: &Path, dir: &Path) {
         eprintln!("bench_bulk:   {}", summary.line);
         println!(
             "{}",
-            json!({
+            summary.with_fields(json!({
                 "measure": "bulk_memory",
                 "lines": lines,
                 "file_bytes": bytes,
                 "exit_code": status.code(),
                 "wall_secs": wall,
-                "tim_items": summary.items,
-                "tim_calls": summary.calls,
-                "tim_secs": summary.secs,
-                "tim_calls_per_s": summary.calls_per_s,
-                "tim_failed_items": summary.failed_items,
-                "tim_bad_lines": summary.bad_lines,
                 "peak_mib": summary.peak_mib,
-            })
+            }))
         );
         let _ = std::fs::remove_file(&input);
     }
