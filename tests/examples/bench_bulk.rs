@@ -178,7 +178,7 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         );
     }
     let emu = runtime
-        .block_on(Emulator::builder().config(config).start())
+        .block_on(Emulator::builder().with_config(config).start())
         .expect("emulator");
     let prefix = if fault_rate > 0.0 { "faulty" } else { "rate" };
     let input = dir.join(format!("{prefix}.jsonl"));

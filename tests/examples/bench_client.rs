@@ -27,8 +27,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use tim_core::endpoints::{AddTagRequest, GetTag, GetTagRequest};
-use tim_core::types::UserTagItem;
+use tim_core::all_member_push::UserTagItem;
+use tim_core::all_member_push::{AddTagRequest, GetTag, GetTagRequest};
 use tim_core::{
     Auth, BaseUrl, Client, ClientBuilder, MakeTransport, RateLimits, Transport, build_request,
 };
@@ -84,11 +84,11 @@ async fn noop_server(answer: Bytes, counts: Arc<Counts>) -> SocketAddr {
 
 fn client<T: Transport + MakeTransport>(emu: &EmulatorHandle, base: &str) -> Client<T> {
     ClientBuilder::<T>::new()
-        .sdkappid(emu.sdkappid())
-        .identifier(emu.admin())
-        .secret_key(emu.key().clone())
-        .base_url(BaseUrl::parse(base).expect("loopback base URL"))
-        .rate_limits(RateLimits::off())
+        .with_sdkappid(emu.sdkappid())
+        .with_identifier(emu.admin())
+        .with_secret_key(emu.key().clone())
+        .with_base_url(BaseUrl::parse(base).expect("loopback base URL"))
+        .with_rate_limits(RateLimits::off())
         .build()
         .expect("client")
 }
@@ -205,7 +205,7 @@ fn main() {
     let client_rt = runtime();
 
     let emu = server_rt
-        .block_on(Emulator::builder().rate_limits(false).start())
+        .block_on(Emulator::builder().with_rate_limits(false).start())
         .expect("emulator");
     let accounts: Vec<String> = (0..100).map(|i| format!("user{i:03}")).collect();
     let request = GetTagRequest::new(accounts.clone());
@@ -225,7 +225,8 @@ fn main() {
                 ],
             )
         });
-        c.add_tag(AddTagRequest::new(items))
+        c.all_member_push()
+            .add_tag(AddTagRequest::new(items))
             .await
             .expect("tags added");
         let sig = emu.usersig();

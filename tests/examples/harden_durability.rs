@@ -22,9 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tim_core::endpoints::{AddTagRequest, PushRequest};
-use tim_core::types::{PushCondition, TextElem, UserTagItem};
+use tim_core::all_member_push::{AddTagRequest, PushRequest};
 use tim_core::{FastRandom, RandomSource, RateLimits, RetryPolicy, SeededRandom};
+use tim_core::{
+    all_member_push::{PushCondition, UserTagItem},
+    common::TextElem,
+};
 use tim_emulator::Emulator;
 
 const SDKAPPID: u64 = 1_400_000_000;
@@ -115,9 +118,9 @@ impl InProcess {
         let handle = runtime
             .block_on(
                 Emulator::builder()
-                    .sdkappid(SDKAPPID)
-                    .key(tim_core::SecretKey::new(key))
-                    .rate_limits(false)
+                    .with_sdkappid(SDKAPPID)
+                    .with_key(tim_core::SecretKey::new(key))
+                    .with_rate_limits(false)
                     .start(),
             )
             .expect("emulator");
@@ -329,12 +332,12 @@ async fn writers(
     stop: &Arc<AtomicBool>,
 ) -> (Acked, u64) {
     let client = tim_reqwest::Client::builder()
-        .sdkappid(SDKAPPID)
-        .secret_key(key)
-        .base_url(format!("http://{addr}").parse().expect("URL"))
-        .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy::none())
-        .rate_limits(RateLimits::off())
+        .with_sdkappid(SDKAPPID)
+        .with_secret_key(key)
+        .with_base_url(format!("http://{addr}").parse().expect("URL"))
+        .with_timeout(Duration::from_secs(5))
+        .with_retry_policy(RetryPolicy::none())
+        .with_rate_limits(RateLimits::off())
         .build()
         .expect("client");
     let acked = Arc::new(Mutex::new(Acked::default()));
@@ -347,12 +350,12 @@ async fn writers(
                 while !stop.load(Ordering::SeqCst) {
                     let n = next.fetch_add(1, Ordering::SeqCst);
                     let ok = if n % 10 == 9 {
-                        let push = PushRequest::new(n as u32, [TextElem::new("durable?").into()])
+                        let push = PushRequest::new(n as u32, [TextElem::new("durable?")])
                             .with_condition(
                                 PushCondition::new()
                                     .with_tags_and(vec!["nobody-holds-this".to_owned()]),
                             );
-                        match client.push(push).await {
+                        match client.all_member_push().push(push).await {
                             Ok(answer) => {
                                 acked.lock().unwrap().pushes.push(answer.task_id);
                                 true
@@ -362,7 +365,7 @@ async fn writers(
                     } else {
                         let add =
                             AddTagRequest::new([UserTagItem::new(format!("k{n}"), ["durable"])]);
-                        match client.add_tag(add).await {
+                        match client.all_member_push().add_tag(add).await {
                             Ok(_) => {
                                 acked.lock().unwrap().accounts.push(n);
                                 true

@@ -6,7 +6,7 @@
 //! change was applied, 60007, 70001), then the client makes one call. For each cell: the
 //! typed error or the successful retry, the attempts the emulator received (from its request
 //! log), and whether that matches the retry class of the fault: the spec's class for the API
-//! codes (read from `spec/all_member_push.json`) and the documented class of the transport
+//! codes (the kind `spec/` gives each code, read through `tim-spec`) and the documented class of the transport
 //! outcomes (table below). Idempotent endpoints must be retried for `idempotent-only` and
 //! `safe` classes; `im_push` only for `safe` ones, and the emulator (with push deduplication
 //! off, so that a repeat would show) must record at most one push per logical push.
@@ -31,16 +31,17 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tim_core::bytes::Bytes;
 use tim_core::{
-    Client, Command, DecodeErrorKind, Endpoint, EndpointVisitor, Error, FastRandom, MakeTransport,
-    RandomSource, RateLimits, RetryPolicy, Sent, Transport, TransportError, http,
+    Client, DecodeErrorKind, Endpoint, EndpointId, EndpointVisitor, Error, ErrorKind, FastRandom,
+    MakeTransport, RandomSource, RateLimits, RetryPolicy, Sent, Transport, TransportError, http,
 };
 use tim_emulator::{Emulator, EmulatorHandle, FaultKind};
+use tim_spec::Model;
 
 /// The client's per-attempt timeout, and how long the emulator holds a `delay` call.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 const FAULT_DELAY: Duration = Duration::from_millis(800);
 
-/// How safe a repeat is (the spec's `retry` values).
+/// How safe a repeat is (derived from the kind the spec gives each code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
     Safe,
@@ -57,12 +58,12 @@ impl Class {
         }
     }
 
-    fn from_spec(s: &str) -> Class {
-        match s {
-            "safe" => Class::Safe,
-            "idempotent-only" => Class::IdempotentOnly,
-            "never" => Class::Never,
-            other => panic!("unknown retry class {other:?} in the spec"),
+    fn from_spec(kind: tim_spec::CodeKind) -> Class {
+        use tim_spec::CodeKind;
+        match kind {
+            CodeKind::Throttled | CodeKind::AuthExpired => Class::Safe,
+            CodeKind::Transient => Class::IdempotentOnly,
+            CodeKind::Caller | CodeKind::Config | CodeKind::Quota => Class::Never,
         }
     }
 
@@ -165,28 +166,28 @@ const FAULTS: [Fault; 8] = [
 fn is_expected_error(fault: &Fault, err: &Error) -> bool {
     match fault.kind {
         FaultKind::InternalError | FaultKind::RateLimited | FaultKind::UsersigExpired => {
-            err.api_code().map(|c| c.code()) == fault.code
+            err.code().map(|c| c.code()) == fault.code
         }
         FaultKind::BadGateway => {
-            matches!(err, Error::HttpStatus { status, .. } if status.as_u16() == 502)
+            matches!(err.kind(), ErrorKind::HttpStatus { status, .. } if status.as_u16() == 502)
         }
         FaultKind::TruncatedBody => matches!(
-            err,
-            Error::Decode {
+            err.kind(),
+            ErrorKind::Decode {
                 kind: DecodeErrorKind::Truncated,
                 ..
             }
         ),
         FaultKind::NonJson => matches!(
-            err,
-            Error::Decode {
+            err.kind(),
+            ErrorKind::Decode {
                 kind: DecodeErrorKind::NotJson,
                 ..
             }
         ),
-        FaultKind::Delay => matches!(err, Error::Timeout(_)),
+        FaultKind::Delay => matches!(err.kind(), ErrorKind::Timeout(_)),
         FaultKind::DropAfterApply => {
-            matches!(err, Error::Transport(t) if t.sent() == Sent::Maybe)
+            matches!(err.kind(), ErrorKind::Transport(t) if t.sent() == Sent::Maybe)
         }
         _ => false,
     }
@@ -194,13 +195,13 @@ fn is_expected_error(fault: &Fault, err: &Error) -> bool {
 
 /// A short name of an error's type, e.g. `Api(91000)`, `Decode(Truncated)`.
 fn error_name(err: &Error) -> String {
-    match err {
-        Error::Api(e) => format!("Api({})", e.code().code()),
-        Error::HttpStatus { status, .. } => format!("HttpStatus({})", status.as_u16()),
-        Error::Decode { kind, .. } => format!("Decode({kind:?})"),
-        Error::Timeout(_) => "Timeout".into(),
-        Error::Transport(t) => format!("Transport(sent: {:?})", t.sent()),
-        Error::Invalid(_) => "Invalid".into(),
+    match err.kind() {
+        ErrorKind::Api(e) => format!("Api({})", e.code().code()),
+        ErrorKind::HttpStatus { status, .. } => format!("HttpStatus({})", status.as_u16()),
+        ErrorKind::Decode { kind, .. } => format!("Decode({kind:?})"),
+        ErrorKind::Timeout(_) => "Timeout".into(),
+        ErrorKind::Transport(t) => format!("Transport(sent: {:?})", t.sent()),
+        ErrorKind::Invalid(_) => "Invalid".into(),
         other => format!("{other}"),
     }
 }
@@ -294,36 +295,30 @@ struct Cell {
     pushes: Option<usize>,
 }
 
-fn spec() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/all_member_push.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("the spec")).expect("JSON")
+fn spec() -> Model {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    tim_spec::load(root).unwrap_or_else(|e| panic!("spec/ is valid:\n{}", e.join("\n")))
 }
 
-/// The first request sample of each command.
-fn samples(spec: &Value) -> BTreeMap<String, Value> {
-    spec["endpoints"]
-        .as_array()
-        .expect("endpoints")
-        .iter()
+/// The first request sample of each endpoint, by `service/command`.
+fn samples(spec: &Model) -> BTreeMap<String, Value> {
+    spec.endpoints()
         .map(|e| {
-            let request = e["samples"]
-                .as_array()
-                .and_then(|s| s.iter().find_map(|s| s.get("request")))
-                .cloned()
+            let request = e
+                .samples
+                .iter()
+                .find_map(|s| s.request.clone())
                 .expect("a request sample");
-            (e["command"].as_str().expect("command").to_owned(), request)
+            (format!("{}/{}", e.service, e.command), request)
         })
         .collect()
 }
 
-fn spec_class(spec: &Value, code: i64) -> Class {
-    let entry = spec["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .find(|e| e["code"] == code)
+fn spec_class(spec: &Model, code: i64) -> Class {
+    let entry = spec
+        .error(code)
         .unwrap_or_else(|| panic!("{code} is in the spec's errors table"));
-    Class::from_spec(entry["retry"].as_str().expect("retry"))
+    Class::from_spec(entry.kind)
 }
 
 fn client<T: MakeTransport>(
@@ -332,15 +327,15 @@ fn client<T: MakeTransport>(
     usersigs: &Arc<Mutex<BTreeSet<String>>>,
 ) -> Client<Recording<T>> {
     let builder = Client::<Recording<T>>::builder()
-        .sdkappid(emu.sdkappid())
-        .secret_key(key)
-        .identifier(emu.admin())
-        .base_url(emu.base_url().parse().expect("loopback URL"))
-        .timeout(CLIENT_TIMEOUT)
+        .with_sdkappid(emu.sdkappid())
+        .with_secret_key(key)
+        .with_identifier(emu.admin())
+        .with_base_url(emu.base_url().parse().expect("loopback URL"))
+        .with_timeout(CLIENT_TIMEOUT)
         // The default policy (4 attempts, classes as documented), with short waits.
-        .retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(20)))
+        .with_retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(20)))
         // The emulator runs without limits: the client's own limiter would only add waits.
-        .rate_limits(RateLimits::off());
+        .with_rate_limits(RateLimits::off());
     let inner = T::make(builder.transport_config()).expect("transport");
     builder
         .build_with(Recording {
@@ -355,9 +350,9 @@ async fn run_cell<T: Transport>(
     emu: &EmulatorHandle,
     client: &Client<Recording<T>>,
     transport: &'static str,
-    command: Command,
+    command: EndpointId,
     fault: &Fault,
-    spec: &Value,
+    spec: &Model,
     sample: &Value,
     shown: &mut String,
 ) -> Cell {
@@ -365,7 +360,10 @@ async fn run_cell<T: Transport>(
     let (class, class_source) = match (fault.code, fault.class) {
         (Some(code), _) => (
             spec_class(spec, code),
-            format!("the spec's errors table (`spec/all_member_push.json`), code {code}"),
+            format!(
+                "the spec's errors table (`spec/`), code {code} ({:?})",
+                spec.error(code).map(|e| e.kind)
+            ),
         ),
         (None, Some((class, why))) => (
             class,
@@ -379,7 +377,7 @@ async fn run_cell<T: Transport>(
     let expected_attempts = if retried { 2 } else { 1 };
     let mut body = sample.clone();
     let msg_random = client.new_msg_random();
-    if command == Command::Push {
+    if command == EndpointId::AllMemberPushPush {
         body["MsgRandom"] = json!(msg_random);
     }
     emu.clear_requests();
@@ -418,7 +416,7 @@ async fn run_cell<T: Transport>(
             _ => "?".into(),
         }
     };
-    let pushes = (command == Command::Push).then(|| {
+    let pushes = (command == EndpointId::AllMemberPushPush).then(|| {
         emu.pushes()
             .iter()
             .filter(|p| p.request.msg_random == msg_random)
@@ -450,14 +448,14 @@ async fn run_transport<T: MakeTransport>(
     emu: &EmulatorHandle,
     key: &str,
     usersigs: &Arc<Mutex<BTreeSet<String>>>,
-    spec: &Value,
+    spec: &Model,
     shown: &mut String,
 ) -> Vec<Cell> {
     let client = client::<T>(emu, key, usersigs);
     let samples = samples(spec);
     // The attribute names the attribute samples use.
-    let names = samples["im_set_attr_name"].clone();
-    Command::SetAttrName
+    let names = samples["all_member_push/im_set_attr_name"].clone();
+    EndpointId::AllMemberPushSetAttrName
         .visit(CallWith {
             client: &client,
             body: names,
@@ -465,9 +463,10 @@ async fn run_transport<T: MakeTransport>(
         .await
         .expect("attribute names are set");
     let mut cells = Vec::new();
-    for &command in Command::ALL {
+    // Every endpoint the emulator implements.
+    for &command in tim_emulator::EMULATED_COMMANDS {
         for fault in &FAULTS {
-            let sample = &samples[command.command()];
+            let sample = &samples[&command.to_string()];
             cells.push(run_cell(emu, &client, name, command, fault, spec, sample, shown).await);
         }
     }
@@ -538,12 +537,12 @@ fn main() {
     let mut shown = String::new();
     let cells = runtime.block_on(async {
         let emu = Emulator::builder()
-            .key(tim_core::SecretKey::new(key.as_str()))
-            .rate_limits(false)
+            .with_key(tim_core::SecretKey::new(key.as_str()))
+            .with_rate_limits(false)
             // Off, so that a repeated push would be recorded twice rather than deduplicated.
-            .push_dedup_window(Duration::ZERO)
-            .fault_delay(FAULT_DELAY)
-            .accounts(["xiaojun012", "xiaojun013"])
+            .with_push_dedup_window(Duration::ZERO)
+            .with_fault_delay(FAULT_DELAY)
+            .with_accounts(["xiaojun012", "xiaojun013"])
             .start()
             .await
             .expect("emulator");

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
+use tim_core::ErrorKind;
+use tim_core::all_member_push::{GetTag, GetTagRequest, PushRequest, RemoveAllTags};
 use tim_core::bytes::Bytes;
-use tim_core::endpoints::{GetTag, GetTagRequest, PushRequest, RemoveAllTags};
+use tim_core::common::TextElem;
 use tim_core::http;
-use tim_core::types::TextElem;
 use tim_core::{
     Client, Error, ErrorCode, ManualClock, RateLimits, RetryPolicy, SeededRandom, Sent, Transport,
     TransportError,
@@ -47,7 +48,7 @@ fn query(req: &Request, name: &str) -> String {
 }
 
 fn push_request() -> PushRequest {
-    PushRequest::new(424242, [TextElem::new("hello").into()])
+    PushRequest::new(424242, [TextElem::new("hello")])
 }
 
 /// A closure transport that answers request `i` with `script(i)` and records every request.
@@ -70,10 +71,10 @@ fn scripted(
 
 fn client<T: Transport>(transport: T) -> Client<T> {
     Client::builder()
-        .sdkappid(1400000000)
-        .secret_key("fake-suite-key")
-        .rate_limits(RateLimits::off())
-        .retry_policy(RetryPolicy::default().with_max_attempts(4))
+        .with_sdkappid(1400000000)
+        .with_secret_key("fake-suite-key")
+        .with_rate_limits(RateLimits::off())
+        .with_retry_policy(RetryPolicy::default().with_max_attempts(4))
         .build_with(transport)
         .unwrap()
 }
@@ -157,9 +158,9 @@ fn n_failures_then_success_per_retry_class() {
         });
         let c = client(t);
         let ok = if is_push {
-            run(c.push(push_request())).is_ok()
+            run(c.all_member_push().push(push_request())).is_ok()
         } else {
-            run(c.get_tag(GetTagRequest::new(["u1"]))).is_ok()
+            run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).is_ok()
         };
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), attempts, "{name}: attempts");
@@ -175,9 +176,12 @@ fn n_failures_then_success_per_retry_class() {
 #[test]
 fn exhausted_retries_return_the_last_error() {
     let (t, seen) = scripted(|i| if i < 3 { fail(91000) } else { fail(60007) });
-    let err = run(client(t).get_tag(GetTagRequest::new(["u1"]))).unwrap_err();
+    let err = run(client(t)
+        .all_member_push()
+        .get_tag(GetTagRequest::new(["u1"])))
+    .unwrap_err();
     assert_eq!(seen.lock().unwrap().len(), 4);
-    assert_eq!(err.api_code(), Some(ErrorCode::RateLimited));
+    assert_eq!(err.code(), Some(ErrorCode::RateLimited));
 }
 
 #[test]
@@ -185,7 +189,7 @@ fn push_opt_in_retry_keeps_the_msg_random() {
     let (t, seen) = scripted(|i| if i == 0 { fail(91000) } else { ok_push() });
     let c = client(t);
     let opted = c.with_retry_policy(c.retry_policy().with_non_idempotent_retries(true));
-    let answer = run(opted.push(push_request())).unwrap();
+    let answer = run(opted.all_member_push().push(push_request())).unwrap();
     assert_eq!(answer.task_id, "task-1");
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
@@ -207,13 +211,13 @@ fn expired_usersig_resigns_once_with_a_key_and_never_with_a_fixed_sig() {
         if i == 0 { fail(70001) } else { ok_tags() }
     });
     let c = Client::builder()
-        .sdkappid(1400000000)
-        .secret_key("k")
-        .clock(Arc::clone(&clock))
-        .retry_policy(RetryPolicy::none())
+        .with_sdkappid(1400000000)
+        .with_secret_key("k")
+        .with_clock(Arc::clone(&clock))
+        .with_retry_policy(RetryPolicy::none())
         .build_with(t)
         .unwrap();
-    run(c.get_tag(GetTagRequest::new(["u1"]))).unwrap();
+    run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).unwrap();
     let sigs: Vec<String> = seen
         .lock()
         .unwrap()
@@ -225,18 +229,21 @@ fn expired_usersig_resigns_once_with_a_key_and_never_with_a_fixed_sig() {
 
     // Only once: 70001 twice is returned.
     let (t, seen) = scripted(|_| fail(70001));
-    let err = run(client(t).get_tag(GetTagRequest::new(["u1"]))).unwrap_err();
-    assert_eq!(err.api_code(), Some(ErrorCode::UserSigExpired));
+    let err = run(client(t)
+        .all_member_push()
+        .get_tag(GetTagRequest::new(["u1"])))
+    .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::UserSigExpired));
     assert_eq!(seen.lock().unwrap().len(), 2);
 
     // A fixed UserSig cannot be renewed: no repeat.
     let (t, seen) = scripted(|_| fail(70001));
     let c = Client::builder()
-        .sdkappid(1400000000)
-        .usersig("fixed-sig")
+        .with_sdkappid(1400000000)
+        .with_usersig("fixed-sig")
         .build_with(t)
         .unwrap();
-    assert!(run(c.get_tag(GetTagRequest::new(["u1"]))).is_err());
+    assert!(run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).is_err());
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
@@ -244,8 +251,11 @@ fn expired_usersig_resigns_once_with_a_key_and_never_with_a_fixed_sig() {
 fn invalid_requests_send_nothing() {
     let (t, seen) = scripted(|_| ok_tags());
     let too_many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
-    let err = run(client(t).get_tag(GetTagRequest::new(too_many))).unwrap_err();
-    assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+    let err = run(client(t)
+        .all_member_push()
+        .get_tag(GetTagRequest::new(too_many)))
+    .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Invalid(_)), "{err:?}");
     assert_eq!(err.retry_class(), None);
     assert!(seen.lock().unwrap().is_empty());
 }
@@ -290,12 +300,12 @@ fn virtual_client(
     policy: RetryPolicy,
 ) -> Client<Virtual> {
     Client::builder()
-        .sdkappid(1400000000)
-        .secret_key("k")
-        .clock(Arc::clone(clock))
-        .random(SeededRandom::new(7))
-        .rate_limits(limits)
-        .retry_policy(policy)
+        .with_sdkappid(1400000000)
+        .with_secret_key("k")
+        .with_clock(Arc::clone(clock))
+        .with_random(SeededRandom::new(7))
+        .with_rate_limits(limits)
+        .with_retry_policy(policy)
         .build_with(Virtual::new(clock, answer))
         .unwrap()
 }
@@ -309,7 +319,7 @@ fn backoff_is_exponential_with_full_jitter_and_bounded_in_time() {
         .with_max_backoff(Duration::from_millis(800))
         .with_max_elapsed(Duration::from_secs(60));
     let c = virtual_client(&clock, |_| fail(91000), RateLimits::off(), policy);
-    assert!(run(c.get_tag(GetTagRequest::new(["u1"]))).is_err());
+    assert!(run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).is_err());
     let sleeps = c.transport().sleeps.lock().unwrap().clone();
     assert_eq!(c.transport().calls.load(Ordering::SeqCst), 6);
     assert_eq!(sleeps.len(), 5);
@@ -329,7 +339,7 @@ fn backoff_is_exponential_with_full_jitter_and_bounded_in_time() {
     let clock = Arc::new(ManualClock::new(1_700_000_000));
     let tight = policy.with_max_elapsed(Duration::from_millis(150));
     let c = virtual_client(&clock, |_| fail(91000), RateLimits::off(), tight);
-    assert!(run(c.get_tag(GetTagRequest::new(["u1"]))).is_err());
+    assert!(run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).is_err());
     assert!(
         clock.elapsed() <= Duration::from_millis(150),
         "{:?}",
@@ -350,10 +360,11 @@ fn rate_limits_pace_calls_in_virtual_time_and_are_shared_by_clones() {
     let other = c.clone();
     for i in 0..250 {
         let who = if i % 2 == 0 { &c } else { &other };
-        run(who.get_tag(GetTagRequest::new(["u1"]))).unwrap();
+        run(who.all_member_push().get_tag(GetTagRequest::new(["u1"]))).unwrap();
     }
-    // 100 at once, 100 after one window (+20 ms margin), 50 after another.
-    assert_eq!(clock.elapsed(), Duration::from_millis(2040));
+    // Evenly paced at (1 s + 20 ms margin) / 100 = 10.2 ms: the 250th call goes at 249 × 10.2 ms,
+    // and no second ever holds more than 100 calls.
+    assert_eq!(clock.elapsed(), Duration::from_micros(249 * 10_200));
 
     // Pushes: more than one second apart.
     let clock = Arc::new(ManualClock::new(1_700_000_000));
@@ -364,7 +375,7 @@ fn rate_limits_pace_calls_in_virtual_time_and_are_shared_by_clones() {
         RetryPolicy::none(),
     );
     for _ in 0..3 {
-        run(c.push(push_request())).unwrap();
+        run(c.all_member_push().push(push_request())).unwrap();
     }
     let sleeps = c.transport().sleeps.lock().unwrap().clone();
     assert_eq!(sleeps.len(), 2);
@@ -388,7 +399,7 @@ fn rate_limits_pace_calls_in_virtual_time_and_are_shared_by_clones() {
         RateLimits::default().with_throttle_pause(Duration::from_millis(300)),
         RetryPolicy::default().with_initial_backoff(Duration::from_millis(10)),
     );
-    run(c.get_tag(GetTagRequest::new(["u1"]))).unwrap();
+    run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).unwrap();
     assert!(
         clock.elapsed() >= Duration::from_millis(300),
         "{:?}",
@@ -400,15 +411,15 @@ fn rate_limits_pace_calls_in_virtual_time_and_are_shared_by_clones() {
 fn a_send_that_is_not_ready_times_out_with_a_closure_transport() {
     let t = |_req: Request| std::future::pending::<Answer>();
     let c = Client::builder()
-        .sdkappid(1)
-        .secret_key("k")
-        .timeout(Duration::from_millis(1))
-        .retry_policy(RetryPolicy::none())
+        .with_sdkappid(1)
+        .with_secret_key("k")
+        .with_timeout(Duration::from_millis(1))
+        .with_retry_policy(RetryPolicy::none())
         .build_with(t)
         .unwrap();
-    let err = run(c.get_tag(GetTagRequest::new(["u1"]))).unwrap_err();
+    let err = run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).unwrap_err();
     assert!(
-        matches!(err, Error::Timeout(d) if d == Duration::from_millis(1)),
+        matches!(err.kind(), ErrorKind::Timeout(d) if *d == Duration::from_millis(1)),
         "{err:?}"
     );
 }
@@ -447,7 +458,9 @@ fn batches_stream_lazily_and_report_failed_chunks_with_their_items() {
             .collect();
         json_answer(json!({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","UserTags":tags}))
     };
-    let report = run(client(transport).get_tag_batch((0..1050).map(|i| format!("user{i}"))));
+    let report = run(client(transport)
+        .all_member_push()
+        .get_tag_batch((0..1050).map(|i| format!("user{i}"))));
     assert_eq!(report.calls, 11);
     assert_eq!(report.items, 1050);
     assert_eq!(report.failed.len(), 1);
@@ -455,7 +468,7 @@ fn batches_stream_lazily_and_report_failed_chunks_with_their_items() {
     assert_eq!(failed.index, 3);
     assert_eq!(failed.items.first().map(String::as_str), Some("user300"));
     assert_eq!(failed.items.len(), 100);
-    assert_eq!(failed.error.api_code(), Some(ErrorCode::AdminRequired));
+    assert_eq!(failed.error.code(), Some(ErrorCode::AdminRequired));
     assert_eq!(report.failed_items(), 100);
     assert!(!report.is_complete());
     let merged: Vec<String> = report
@@ -483,10 +496,10 @@ fn clients_and_their_futures_are_send_and_sync() {
     fn is_send<F: Send>(_: &F) {}
     let (t, _) = scripted(|_| ok_tags());
     let c = client(t);
-    is_send(&c.get_tag(GetTagRequest::new(["u1"])));
-    is_send(&c.push(push_request()));
+    is_send(&c.all_member_push().get_tag(GetTagRequest::new(["u1"])));
+    is_send(&c.all_member_push().push(push_request()));
     is_send(&c.call::<GetTag>(GetTagRequest::new(["u1"])));
-    is_send(&c.get_tag_batch(["u1"]));
+    is_send(&c.all_member_push().get_tag_batch(["u1"]));
     is_send(&c.chunks::<GetTag, _>(futures_util::stream::iter(vec!["u1".to_owned()])));
     // Debug never shows the key.
     let shown = format!("{c:?}");

@@ -56,7 +56,7 @@ fn seeds_and_kept_crash_inputs_pass_the_fuzz_checks() {
 
 #[test]
 fn the_bulk_line_target_covers_every_batch_endpoint() {
-    let batch: Vec<&str> = tim_core::Command::ALL
+    let batch: Vec<&str> = tim_core::EndpointId::ALL
         .iter()
         .filter(|c| c.info().batch.is_some())
         .map(|c| c.command())

@@ -48,6 +48,11 @@ impl Seen {
         self.param("random").unwrap_or_default().to_owned()
     }
 
+    /// `service/command`.
+    pub(crate) fn endpoint(&self) -> &str {
+        self.path.strip_prefix("/v4/").unwrap_or(&self.path)
+    }
+
     pub(crate) fn command(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or_default()
     }

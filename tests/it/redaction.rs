@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use tim_core::endpoints::GetTagRequest;
+use tim_core::all_member_push::GetTagRequest;
 use tim_core::http::StatusCode;
 use tim_core::{BaseUrl, Client, Error, MakeTransport, RetryPolicy};
 
@@ -96,13 +96,21 @@ async fn no_secret_in_logs_or_errors<T: MakeTransport>() {
     for (name, reply, push) in scenarios() {
         let server = Server::start(move |_, _| reply.clone()).await;
         let client: Client<T> = builder::<T>(&server)
-            .timeout(Duration::from_millis(200))
+            .with_timeout(Duration::from_millis(200))
             .build()
             .unwrap();
         let result = if push {
-            client.push(push_request(1)).await.map(|_| ())
+            client
+                .all_member_push()
+                .push(push_request(1))
+                .await
+                .map(|_| ())
         } else {
-            client.get_tag(GetTagRequest::new(["u1"])).await.map(|_| ())
+            client
+                .all_member_push()
+                .get_tag(GetTagRequest::new(["u1"]))
+                .await
+                .map(|_| ())
         };
         match (name, result) {
             ("ok", Ok(())) => {}
@@ -135,6 +143,7 @@ async fn no_secret_in_logs_or_errors<T: MakeTransport>() {
     let client: Client<T> = builder::<T>(&server).build().unwrap();
     for _ in 0..2 {
         let e = client
+            .all_member_push()
             .get_tag(GetTagRequest::new(["u1"]))
             .await
             .unwrap_err();
@@ -149,18 +158,23 @@ async fn no_secret_in_logs_or_errors<T: MakeTransport>() {
         .unwrap()
         .port();
     let client: Client<T> = Client::<T>::builder()
-        .sdkappid(SDKAPPID)
-        .secret_key(KEY)
-        .identifier(ADMIN)
-        .base_url(BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
-        .retry_policy(RetryPolicy::none())
+        .with_sdkappid(SDKAPPID)
+        .with_secret_key(KEY)
+        .with_identifier(ADMIN)
+        .with_base_url(BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap())
+        .with_retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let e = client.push(push_request(2)).await.unwrap_err();
+    let e = client
+        .all_member_push()
+        .push(push_request(2))
+        .await
+        .unwrap_err();
     describe(&mut shown, &e);
     // A request refused before sending.
     let too_many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
     let e = client
+        .all_member_push()
         .get_tag(GetTagRequest::new(too_many))
         .await
         .unwrap_err();

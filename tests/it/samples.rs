@@ -4,20 +4,21 @@
 use serde_json::{Value, json};
 use tim_core::http::StatusCode;
 use tim_core::{
-    Auth, BaseUrl, Command, Endpoint, EndpointVisitor, Region, SecretKey, Signer, build_request,
+    Auth, BaseUrl, Endpoint, EndpointId, EndpointVisitor, Region, SecretKey, Signer, build_request,
     decode, redact_url,
 };
 
-use crate::spec_json::{endpoint, spec};
+use crate::spec_json::endpoint;
 
 struct Sample<'a> {
-    sample: &'a Value,
+    sample: &'a tim_spec::Sample,
 }
 
 fn describe_error(e: &tim_core::Error) -> Value {
     json!({
         "display": e.to_string(),
-        "api_code": e.api_code().map(|c| c.code()),
+        "api_code": e.code().map(|c| c.code()),
+        "random": e.random(),
         "retry_class": e.retry_class().map(|c| format!("{c:?}")),
     })
 }
@@ -25,7 +26,7 @@ fn describe_error(e: &tim_core::Error) -> Value {
 impl EndpointVisitor for Sample<'_> {
     type Output = (Option<Value>, Value);
     fn visit<E: Endpoint>(self) -> Self::Output {
-        let request = self.sample.get("request").map(|body| {
+        let request = self.sample.request.as_ref().map(|body| {
             let typed: E::Request = serde_json::from_value(body.clone()).unwrap_or_else(|e| {
                 panic!(
                     "{}: the doc sample parses into the typed request: {e}",
@@ -67,7 +68,7 @@ impl EndpointVisitor for Sample<'_> {
                 "body": body,
             })
         });
-        let raw = serde_json::to_vec(&self.sample["response"]).unwrap();
+        let raw = serde_json::to_vec(&self.sample.response).unwrap();
         let decoded = match decode::<E>(StatusCode::OK, &raw) {
             Ok(resp) => json!({ "ok": serde_json::to_value(&resp).unwrap() }),
             Err(e) => json!({ "err": describe_error(&e) }),
@@ -78,28 +79,26 @@ impl EndpointVisitor for Sample<'_> {
 
 #[test]
 fn every_endpoint_has_a_sample_and_matches_its_snapshots() {
-    let spec = spec();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     let mut expected = std::collections::BTreeSet::new();
     settings.bind(|| {
-        for cmd in Command::ALL {
-            let e = endpoint(&spec, cmd.command());
-            let samples = e["samples"].as_array().unwrap();
+        for id in EndpointId::ALL {
+            let e = endpoint(*id);
             assert!(
-                samples.iter().any(|s| s.get("request").is_some()),
-                "{cmd}: needs a request sample"
+                e.samples.iter().any(|s| s.request.is_some()),
+                "{id}: needs a request sample"
             );
-            for s in samples {
-                let name = s["name"].as_str().unwrap();
-                let (request, response) = cmd.visit(Sample { sample: s });
+            for s in &e.samples {
+                let (request, response) = id.visit(Sample { sample: s });
+                let stem = format!("{}__{}__{}", id.service(), id.command(), s.name);
                 if let Some(request) = request {
-                    let snap = format!("{}__{name}__request", cmd.command());
+                    let snap = format!("{stem}__request");
                     expected.insert(format!("{snap}.snap"));
                     insta::assert_json_snapshot!(snap, request);
                 }
-                let snap = format!("{}__{name}__response", cmd.command());
+                let snap = format!("{stem}__response");
                 expected.insert(format!("{snap}.snap"));
                 insta::assert_json_snapshot!(snap, response);
             }
@@ -145,21 +144,23 @@ fn the_uri_names_the_right_command_for_every_endpoint() {
         }
     }
     fn minimal_request<E: Endpoint>() -> Value {
-        let spec = spec();
-        let e = endpoint(&spec, E::INFO.command);
-        e["samples"]
-            .as_array()
-            .unwrap()
+        endpoint(E::INFO.id)
+            .samples
             .iter()
-            .find_map(|s| s.get("request").cloned())
+            .find_map(|s| s.request.clone())
             .unwrap()
     }
-    for cmd in Command::ALL {
+    for id in EndpointId::ALL {
         assert_eq!(
-            cmd.visit(Path),
-            format!("/v4/all_member_push/{}", cmd.command())
+            id.visit(Path),
+            format!("/v4/{}/{}", id.service(), id.command())
         );
-        assert_eq!(Command::from_command(cmd.command()), Some(*cmd));
+        assert_eq!(EndpointId::find(id.service(), id.command()), Some(*id));
+        assert_eq!(EndpointId::from_path(&id.info().path()), Some(*id));
     }
-    assert_eq!(Command::ALL.len(), 10);
+    // Every endpoint of the spec is compiled in, and nothing else.
+    assert_eq!(
+        EndpointId::ALL.len(),
+        crate::spec_json::model().endpoints().count()
+    );
 }

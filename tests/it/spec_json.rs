@@ -1,19 +1,22 @@
-//! A generic reading of spec/ for tests: samples and field shapes, driving tests that grow with
-//! the spec (a new endpoint gets snapshots and properties without new test code).
+//! The spec, read once through `tim-spec` (the same typed model the code generator reads), for
+//! tests that grow with it: a new endpoint gets snapshots and properties without new test code.
 
-use serde_json::Value;
+use std::sync::OnceLock;
 
-pub(crate) fn spec() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/all_member_push.json");
-    let text = std::fs::read_to_string(path).expect("spec/all_member_push.json is readable");
-    serde_json::from_str(&text).expect("the spec is JSON")
+use tim_core::EndpointId;
+use tim_spec::{Endpoint, Model};
+
+pub(crate) fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        tim_spec::load(root).unwrap_or_else(|e| panic!("spec/ is valid:\n{}", e.join("\n")))
+    })
 }
 
-pub(crate) fn endpoint<'a>(spec: &'a Value, command: &str) -> &'a Value {
-    spec["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["command"] == command)
-        .unwrap_or_else(|| panic!("{command} is in the spec"))
+/// The spec's endpoint behind a registry id.
+pub(crate) fn endpoint(id: EndpointId) -> &'static Endpoint {
+    model()
+        .endpoint(id.service(), id.command())
+        .unwrap_or_else(|| panic!("{id} is in the spec"))
 }

@@ -101,13 +101,21 @@ pub(crate) enum Command {
     /// Make or check a UserSig (TLSSigAPIv2).
     #[command(subcommand)]
     Usersig(UsersigCmd),
-    /// One call of any endpoint by its command name, with a JSON body.
+    /// One call of any endpoint, with a JSON body; `--list` shows every endpoint.
     ///
-    /// The body goes through the typed request: unknown fields are an error and the documented
-    /// limits are checked before sending. Prints the answer's envelope as JSON.
+    /// ENDPOINT is `<service>/<command>` (e.g. `openim/sendmsg`, `all_member_push/im_get_tag`),
+    /// or a bare command when only one service has it. The body is checked against the typed
+    /// request and its documented limits before sending; fields the spec does not know are sent
+    /// as they are, with a warning. Prints the answer as JSON.
+    #[command(arg_required_else_help = true)]
     Call {
-        /// The command, e.g. im_get_tag.
-        command: String,
+        /// Print one line per endpoint (`v4/<service>/<command>`, rate, batch size,
+        /// idempotent) and exit.
+        #[arg(long, conflicts_with_all = ["api", "body"])]
+        list: bool,
+        /// `<service>/<command>`, or a command that only one service has.
+        #[arg(required_unless_present = "list", value_name = "ENDPOINT")]
+        api: Option<String>,
         /// The body as JSON text, `-` for standard input, or `@FILE`. Default: `{}`.
         body: Option<String>,
     },

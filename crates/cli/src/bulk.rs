@@ -326,7 +326,7 @@ pub(crate) async fn run<E: Batch, T: Transport>(
                 tally.items += lines.len() as u64;
                 tally.calls += 1;
                 tally.failed_items += lines.len() as u64;
-                let code = error.api_code().map(|c| c.code());
+                let code = error.code().map(|c| c.code());
                 let message = crate::client::failure(&error);
                 if !quiet {
                     let (first, last) = span(&lines);

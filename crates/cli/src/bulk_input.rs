@@ -83,7 +83,22 @@ pub fn parse_line<E: Batch>(line: u64, raw: &[u8]) -> Result<Option<E::Item>, Li
 
 fn from_value<E: Batch>(value: Value) -> Result<E::Item, String> {
     match serde_json::from_value::<E::Item>(value.clone()) {
-        Ok(item) => Ok(item),
+        Ok(item) => {
+            // Typed items ignore fields they do not know; a bulk file's unknown field is far
+            // more likely a typo than a newer API field, so the line is refused.
+            let mut unknown = Vec::new();
+            let typed = serde_json::to_value(&item).unwrap_or(Value::Null);
+            crate::json_paths::unknown_paths(&value, &typed, "", &mut unknown);
+            if unknown.is_empty() {
+                Ok(item)
+            } else {
+                Err(format!(
+                    "not a valid item of {}: unknown field {} (send fields the spec does not know with `tim call`)",
+                    E::INFO.command,
+                    unknown.join(", ")
+                ))
+            }
+        }
         Err(first) => {
             // `{"To_Account":"u1"}` for endpoints whose items are plain accounts.
             if let Value::Object(map) = &value {
@@ -138,7 +153,7 @@ impl<R: BufRead> Lines<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tim_core::endpoints::{AddTag, GetTag, SetAttr};
+    use tim_core::all_member_push::{AddTag, GetTag, SetAttr};
 
     #[test]
     fn accounts_in_every_accepted_shape() {

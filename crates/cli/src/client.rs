@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tim_core::{
-    Client, ClientBuilder, Error, MakeTransport, RateLimits, SecretKey, Transport, UserSig,
+    Client, ClientBuilder, Error, ErrorKind, MakeTransport, RateLimits, SecretKey, Transport,
+    UserSig,
 };
 
 use crate::Failure;
@@ -19,11 +20,11 @@ pub(crate) fn build<T: Transport + MakeTransport>(
         .sdkappid
         .ok_or_else(|| Failure::Usage("--sdkappid (or TIM_SDKAPPID) is required".into()))?;
     let mut b = ClientBuilder::<T>::new()
-        .sdkappid(sdkappid)
-        .identifier(g.identifier.clone());
+        .with_sdkappid(sdkappid)
+        .with_identifier(g.identifier.clone());
     b = match (&g.usersig, &g.key) {
-        (Some(sig), _) if !sig.is_empty() => b.usersig(UserSig::new(sig.clone())),
-        (_, Some(key)) if !key.is_empty() => b.secret_key(SecretKey::new(key.clone())),
+        (Some(sig), _) if !sig.is_empty() => b.with_usersig(UserSig::new(sig.clone())),
+        (_, Some(key)) if !key.is_empty() => b.with_secret_key(SecretKey::new(key.clone())),
         _ => {
             return Err(Failure::Usage(
                 "a credential is required: --key (TIM_SECRET_KEY) or --usersig (TIM_USERSIG)"
@@ -32,8 +33,8 @@ pub(crate) fn build<T: Transport + MakeTransport>(
         }
     };
     b = match &g.endpoint {
-        Some(url) => b.base_url(url.clone()),
-        None => b.region(g.region),
+        Some(url) => b.with_base_url(url.clone()),
+        None => b.with_region(g.region),
     };
     if let Some(secs) = g.timeout {
         if !(secs.is_finite() && secs > 0.0) {
@@ -43,13 +44,15 @@ pub(crate) fn build<T: Transport + MakeTransport>(
         }
         let limit = Duration::from_secs_f64(secs);
         b = b
-            .timeout(limit)
-            .retry_policy(tim_core::RetryPolicy::default().with_max_elapsed(limit));
+            .with_timeout(limit)
+            .with_retry_policy(tim_core::RetryPolicy::default().with_max_elapsed(limit));
     }
     b = match max_rate {
         None => b,
-        Some(MaxRate::Off) => b.rate_limits(RateLimits::off()),
-        Some(MaxRate::PerSecond(n)) => b.rate_limits(RateLimits::documented().with_per_second(n)),
+        Some(MaxRate::Off) => b.with_rate_limits(RateLimits::off()),
+        Some(MaxRate::PerSecond(n)) => {
+            b.with_rate_limits(RateLimits::documented().with_per_second(n))
+        }
     };
     b.build()
         .map_err(|e| Failure::Usage(format!("cannot build the client: {e}")))
@@ -68,17 +71,17 @@ pub(crate) fn failure(e: &Error) -> Failure {
         }
         source = s.source();
     }
-    match e {
-        Error::Api(_) => Failure::Api(msg),
-        Error::Invalid(_) | Error::Config(_) | Error::Encode(_) => Failure::Usage(msg),
+    match e.kind() {
+        ErrorKind::Api(_) => Failure::Api(msg),
+        ErrorKind::Invalid(_) | ErrorKind::Config(_) | ErrorKind::Encode(_) => Failure::Usage(msg),
         _ => Failure::Transport(msg),
     }
 }
 
 /// The envelope to print for an API error (the client keeps the code and info).
 pub(crate) fn error_envelope(e: &Error) -> Option<Value> {
-    match e {
-        Error::Api(api) => Some(json!({
+    match e.kind() {
+        ErrorKind::Api(api) => Some(json!({
             "ActionStatus": "FAIL",
             "ErrorCode": api.code().code(),
             "ErrorInfo": api.info(),

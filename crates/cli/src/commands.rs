@@ -2,15 +2,18 @@
 
 use std::io::Read;
 
-use tim_core::endpoints::{
+use serde_json::Value;
+
+use tim_core::all_member_push::{
     AddTag, AddTagRequest, GetAttr, GetAttrName, GetAttrNameRequest, GetAttrRequest, GetTag,
     GetTagRequest, PushRequest, RemoveAllTags, RemoveAllTagsRequest, RemoveAttr, RemoveAttrRequest,
     RemoveTag, RemoveTagRequest, SetAttr, SetAttrName, SetAttrNameRequest, SetAttrRequest,
 };
-use tim_core::types::{
-    MsgElement, PushCondition, TextElem, UserAttrsRemove, UserAttrsSet, UserTagItem, UserTags,
+use tim_core::{ApiRequest, Client, Endpoint, EndpointId, EndpointVisitor, Transport, Validate};
+use tim_core::{
+    all_member_push::{PushCondition, UserAttrsRemove, UserAttrsSet, UserTagItem, UserTags},
+    common::{MsgElement, TextElem},
 };
-use tim_core::{Client, Command as Endpoints, Endpoint, EndpointVisitor, Transport, Validate};
 
 use crate::Failure;
 use crate::args::{AttrNamesCmd, AttrsCmd, BulkArgs, PushArgs, TagsCmd};
@@ -64,33 +67,129 @@ impl<'a, T: Transport> EndpointVisitor for CallVisitor<'a, T> {
 
     fn visit<E: Endpoint>(self) -> Self::Output {
         Box::pin(async move {
-            let request: E::Request = serde_json::from_str(self.body).map_err(|e| {
-                Failure::Usage(format!(
-                    "the body is not a valid {} request: {e}",
-                    E::INFO.command
-                ))
+            let id = E::INFO.id;
+            let input: Value = serde_json::from_str(self.body)
+                .map_err(|e| Failure::Usage(format!("the body is not JSON: {e}")))?;
+            let request: E::Request = serde_json::from_value(input.clone()).map_err(|e| {
+                Failure::Usage(format!("the body is not a valid {id} request: {e}"))
             })?;
             request
                 .validate()
                 .map_err(|e| Failure::Usage(format!("invalid request: {e}")))?;
-            call_and_print::<E, T>(self.client, request).await
+            // Fields the spec does not know: kept and sent as they are, with a warning.
+            let mut unknown: Vec<String> = request.extra().keys().cloned().collect();
+            let typed = serde_json::to_value(&request).unwrap_or(Value::Null);
+            crate::json_paths::unknown_paths(&input, &typed, "", &mut unknown);
+            for path in &unknown {
+                tracing::warn!("{path} is not in the spec of {id}; it is sent as it is");
+            }
+            let body = serde_json::to_vec(&input).unwrap_or_default();
+            match self.client.call_json::<E>(body).await {
+                Ok(response) => {
+                    crate::print_json(&response);
+                    Ok(())
+                }
+                Err(e) => {
+                    if let Some(envelope) = error_envelope(&e) {
+                        crate::print_json(&envelope);
+                    }
+                    Err(failure(&e))
+                }
+            }
         })
     }
 }
 
-/// `tim call COMMAND [BODY]`.
+/// Finds the endpoint `tim call` names: `<service>/<command>` (optionally `v4/` or `/v4/` in
+/// front), or a command only one service has.
+pub(crate) fn resolve_endpoint(name: &str) -> Result<EndpointId, Failure> {
+    let trimmed = name.trim().trim_start_matches('/');
+    let trimmed = trimmed.strip_prefix("v4/").unwrap_or(trimmed);
+    if let Some((service, command)) = trimmed.split_once('/') {
+        return EndpointId::find(service, command).ok_or_else(|| {
+            let in_service: Vec<String> = EndpointId::ALL
+                .iter()
+                .filter(|id| id.service() == service)
+                .map(|id| id.to_string())
+                .collect();
+            let same_command: Vec<String> = EndpointId::with_command(command)
+                .map(|id| id.to_string())
+                .collect();
+            let hint = if !same_command.is_empty() {
+                format!("; did you mean {}?", same_command.join(" or "))
+            } else if !in_service.is_empty() {
+                format!(" (service {service} has: {})", in_service.join(", "))
+            } else {
+                " (`tim call --list` shows every endpoint)".to_owned()
+            };
+            Failure::Usage(format!("unknown endpoint {name:?}{hint}"))
+        });
+    }
+    let matches: Vec<EndpointId> = EndpointId::with_command(trimmed).collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            let close: Vec<String> = EndpointId::ALL
+                .iter()
+                .filter(|id| id.command().contains(trimmed) || trimmed.contains(id.command()))
+                .map(|id| id.to_string())
+                .collect();
+            let hint = if close.is_empty() {
+                " (`tim call --list` shows every endpoint)".to_owned()
+            } else {
+                format!("; did you mean {}?", close.join(" or "))
+            };
+            Err(Failure::Usage(format!("unknown command {name:?}{hint}")))
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|id| id.to_string()).collect();
+            Err(Failure::Usage(format!(
+                "{name:?} is a command of several services; name one: {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// `tim call --list`: one line per endpoint.
+#[allow(clippy::print_stdout)]
+pub(crate) fn list_endpoints() {
+    for id in EndpointId::ALL {
+        let info = id.info();
+        let mut rate = Vec::new();
+        if let Some(n) = info.rate.per_second {
+            rate.push(format!("{n}/s"));
+        }
+        if let Some(n) = info.rate.per_day {
+            rate.push(format!("{n}/day"));
+        }
+        if let Some(d) = info.rate.min_interval {
+            rate.push(format!(">{}ms apart", d.as_millis()));
+        }
+        let batch = info.batch.map_or("-".to_owned(), |b| {
+            format!("batch {} {}", b.max_items, b.request_field)
+        });
+        println!(
+            "v4/{}/{}\t{}\t{}\t{}",
+            info.service,
+            info.command,
+            rate.join(", "),
+            batch,
+            if info.idempotent {
+                "idempotent"
+            } else {
+                "not-idempotent"
+            }
+        );
+    }
+}
+
+/// `tim call ENDPOINT [BODY]`.
 pub(crate) async fn call<T: Transport>(
     client: &Client<T>,
-    command: &str,
+    endpoint: EndpointId,
     body: Option<&str>,
 ) -> Result<(), Failure> {
-    let endpoint = Endpoints::from_command(command).ok_or_else(|| {
-        let known: Vec<&str> = Endpoints::ALL.iter().map(|c| c.command()).collect();
-        Failure::Usage(format!(
-            "unknown command {command:?} (known: {})",
-            known.join(", ")
-        ))
-    })?;
     let body = read_body(body)?;
     endpoint
         .visit(CallVisitor {
@@ -212,11 +311,11 @@ pub(crate) fn push_request(args: &PushArgs, msg_random: u32) -> PushRequest {
         any = true;
     }
     if !args.attrs_and.is_empty() {
-        condition = condition.with_attrs_and(args.attrs_and.iter().cloned().collect());
+        condition = condition.with_attrs_and(args.attrs_and.iter().cloned());
         any = true;
     }
     if !args.attrs_or.is_empty() {
-        condition = condition.with_attrs_or(args.attrs_or.iter().cloned().collect());
+        condition = condition.with_attrs_or(args.attrs_or.iter().cloned());
         any = true;
     }
     let mut request = PushRequest::new(
@@ -243,5 +342,5 @@ pub(crate) async fn push<T: Transport>(client: &Client<T>, args: &PushArgs) -> R
         msg_random,
         "pushing (reuse --msg-random {msg_random} to retry this very push)"
     );
-    call_and_print::<tim_core::endpoints::Push, T>(client, request).await
+    call_and_print::<tim_core::all_member_push::Push, T>(client, request).await
 }

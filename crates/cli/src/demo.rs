@@ -4,16 +4,17 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tim_core::endpoints::{
+use tim_core::all_member_push::{
     AddTag, AddTagRequest, GetAttr, GetAttrName, GetAttrNameRequest, GetAttrRequest, GetTag,
     GetTagRequest, Push, PushRequest, RemoveAllTags, RemoveAllTagsRequest, RemoveAttr,
     RemoveAttrRequest, RemoveTag, RemoveTagRequest, SetAttr, SetAttrName, SetAttrNameRequest,
     SetAttrRequest,
 };
-use tim_core::types::{
-    MsgElement, PushCondition, TextElem, UserAttrsRemove, UserAttrsSet, UserTagItem, UserTags,
-};
 use tim_core::{BaseUrl, Client, ClientBuilder, Endpoint, MakeTransport, Transport};
+use tim_core::{
+    all_member_push::{PushCondition, UserAttrsRemove, UserAttrsSet, UserTagItem, UserTags},
+    common::{MsgElement, TextElem},
+};
 
 use crate::Failure;
 use crate::client::failure;
@@ -63,10 +64,10 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
         .map_err(|e| Failure::Transport(format!("cannot start the emulator: {e}")))?;
     let base = BaseUrl::parse(emu.base_url()).map_err(|e| Failure::Usage(e.to_string()))?;
     let client = ClientBuilder::<T>::new()
-        .sdkappid(emu.sdkappid())
-        .secret_key(emu.key().clone())
-        .identifier(emu.admin())
-        .base_url(base)
+        .with_sdkappid(emu.sdkappid())
+        .with_secret_key(emu.key().clone())
+        .with_identifier(emu.admin())
+        .with_base_url(base)
         .build()
         .map_err(|e| Failure::Usage(format!("cannot build the client: {e}")))?;
     println!(
@@ -132,7 +133,7 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
     .await?;
 
     let by_tag = PushRequest::new(client.new_msg_random(), [text("Flash sale for VIPs")])
-        .with_condition(PushCondition::default().with_tags_and(vec!["vip".into()]))
+        .with_condition(PushCondition::default().with_tags_and(["vip"]))
         .with_msg_life_time(3_600);
     let tag_push = step::<Push, T>(&client, &mut n, "Push to the users tagged vip", by_tag).await?;
     let by_attr = PushRequest::new(client.new_msg_random(), [text("Hello, Beijing")])
@@ -198,7 +199,7 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
     )
     .await?;
     println!(
-        "\nDone: all ten endpoints, {} calls. The emulator stops with this program.",
+        "\nDone: {} calls. The emulator stops with this program.",
         n - 1
     );
     emu.shutdown().await;

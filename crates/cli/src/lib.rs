@@ -18,6 +18,7 @@ mod checkpoint;
 mod client;
 mod commands;
 mod demo;
+mod json_paths;
 mod serve;
 
 use args::{Cli, Command, EmulatorCmd, Global, TransportKind, UsersigCmd};
@@ -149,10 +150,18 @@ fn usersig_cmd(g: &Global, cmd: &UsersigCmd) -> Result<(), Failure> {
 async fn api<T: Transport + MakeTransport>(cli: &Cli) -> Result<(), Failure> {
     let g = &cli.global;
     match &cli.command {
-        Command::Call { command, body } => {
+        Command::Call {
+            api: Some(name),
+            body,
+            ..
+        } => {
+            let id = commands::resolve_endpoint(name)?;
             let client = client::build::<T>(g, None)?;
-            commands::call(&client, command, body.as_deref()).await
+            commands::call(&client, id, body.as_deref()).await
         }
+        Command::Call { api: None, .. } => Err(Failure::Usage(
+            "name an endpoint (`tim call --list` shows them)".into(),
+        )),
         Command::Tags(cmd) => {
             let client = client::build::<T>(g, bulk_args_tags(cmd).max_rate)?
                 .with_batch_concurrency(usize::from(bulk_args_tags(cmd).concurrency));
@@ -209,6 +218,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     init_logging(&cli.global);
     if let Command::Usersig(cmd) = &cli.command {
         return usersig_cmd(&cli.global, cmd);
+    }
+    if let Command::Call { list: true, .. } = &cli.command {
+        commands::list_endpoints();
+        return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

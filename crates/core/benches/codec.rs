@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use tim_core::endpoints::{GetTag, GetTagRequest, GetTagResponse};
+use tim_core::all_member_push::{GetTag, GetTagRequest, GetTagResponse};
 use tim_core::http::StatusCode;
 use tim_core::{Auth, BaseUrl, Region, SecretKey, Signer, build_request, decode, usersig};
 

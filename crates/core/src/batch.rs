@@ -131,9 +131,9 @@ impl<T: Transport> Client<T> {
     ///
     /// ```
     /// use futures_util::StreamExt as _;
-    /// use tim_core::{Client, TransportError, bytes::Bytes, http, endpoints::RemoveAllTags};
+    /// use tim_core::{Client, TransportError, bytes::Bytes, http, all_member_push::RemoveAllTags};
     /// # let t = |_req: http::Request<Vec<u8>>| async { Ok::<_, TransportError>(http::Response::new(Bytes::from_static(br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#))) };
-    /// # let client = Client::builder().sdkappid(1).secret_key("k").build_with(t)?;
+    /// # let client = Client::builder().with_sdkappid(1).with_secret_key("k").build_with(t)?;
     ///
     /// let accounts = futures_util::stream::iter((0..250).map(|i| format!("user{i}")));
     /// let sizes: Vec<usize> = futures_executor::block_on(
@@ -177,7 +177,7 @@ impl<T: Transport> Client<T> {
     /// chunk with its items and error.
     ///
     /// ```
-    /// use tim_core::{Client, TransportError, bytes::Bytes, http, endpoints::GetTag};
+    /// use tim_core::{Client, TransportError, bytes::Bytes, http, all_member_push::GetTag};
     /// # let t = |req: http::Request<Vec<u8>>| async move {
     /// #     let asked: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
     /// #     let tags: Vec<_> = asked["To_Account"].as_array().unwrap().iter()
@@ -185,7 +185,7 @@ impl<T: Transport> Client<T> {
     /// #     let body = serde_json::json!({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","UserTags":tags});
     /// #     Ok::<_, TransportError>(http::Response::new(Bytes::from(body.to_string())))
     /// # };
-    /// # let client = Client::builder().sdkappid(1).secret_key("k").build_with(t)?;
+    /// # let client = Client::builder().with_sdkappid(1).with_secret_key("k").build_with(t)?;
     /// let accounts = (0..1050).map(|i| format!("user{i}"));
     /// let report = futures_executor::block_on(client.batch::<GetTag, _>(accounts));
     /// assert!(report.is_complete());

@@ -7,7 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::endpoint::Endpoint;
 use crate::envelope::{BareEnvelope, Envelope};
-use crate::error::{ApiError, DecodeErrorKind, Error};
+use crate::error::{ApiError, DecodeErrorKind, Error, ErrorKind};
 use crate::secret::UserSig;
 use crate::url::BaseUrl;
 use crate::validate::Validate;
@@ -35,7 +35,7 @@ pub struct Auth<'a> {
 /// Checks the request's documented limits and encodes it as JSON.
 pub fn encode_body<E: Endpoint>(request: &E::Request) -> Result<Vec<u8>, Error> {
     request.validate()?;
-    serde_json::to_vec(request).map_err(Error::Encode)
+    serde_json::to_vec(request).map_err(|e| Error::from(ErrorKind::Encode(e)))
 }
 
 /// Builds the HTTP request for one call of `E`: `POST <base>/v4/<service>/<command>` with the
@@ -46,7 +46,7 @@ pub fn encode_body<E: Endpoint>(request: &E::Request) -> Result<Vec<u8>, Error> 
 /// every request.
 ///
 /// ```
-/// use tim_core::{Auth, BaseUrl, Region, UserSig, build_request, endpoints::{GetTag, GetTagRequest}};
+/// use tim_core::{Auth, BaseUrl, Region, UserSig, build_request, all_member_push::{GetTag, GetTagRequest}};
 /// let sig = UserSig::new("sig");
 /// let auth = Auth { sdkappid: 1400000000, identifier: "administrator", usersig: &sig };
 /// let req = build_request::<GetTag>(&Region::China.into(), &auth, 7, &GetTagRequest::new(["u1"])).unwrap();
@@ -138,7 +138,7 @@ fn request_uri<E: Endpoint>(
     debug_assert_eq!(pq.len(), len);
     // Every part is percent-encoded or fixed text, so this always parses; the fallback error
     // still carries no secret.
-    let invalid = || Error::Config(crate::url::BaseUrlError::Invalid(base.as_str().to_owned()));
+    let invalid = || Error::from(crate::url::BaseUrlError::Invalid(base.as_str().to_owned()));
     // Exactly `len` bytes were reserved and written, so `Bytes` takes the buffer without a copy.
     let path_and_query = PathAndQuery::from_maybe_shared(Bytes::from(pq)).map_err(|_| invalid())?;
     let mut parts = uri::Parts::default();
@@ -207,42 +207,41 @@ fn first_byte(body: &[u8]) -> Option<u8> {
 
 /// Decodes an answer of `E` from its HTTP status and body bytes.
 ///
-/// - 200 with `ActionStatus: OK` and `ErrorCode: 0`: the typed response (unknown fields are
-///   ignored);
-/// - 200 with `FAIL` or a non-zero code: [`Error::Api`] with the typed code;
-/// - any other status: [`Error::HttpStatus`] with the body;
-/// - an empty, truncated, non-JSON or odd-shaped body: [`Error::Decode`] with the body.
+/// - 200 with `ActionStatus: OK` and `ErrorCode: 0`: the typed payload (unknown fields are
+///   ignored; the envelope is checked and dropped);
+/// - 200 with `FAIL` or a non-zero code: [`ErrorKind::Api`] with the typed code;
+/// - any other status: [`ErrorKind::HttpStatus`] with the body;
+/// - an empty, truncated, non-JSON or odd-shaped body: [`ErrorKind::Decode`] with the body.
 ///
 /// It never panics, whatever the bytes.
 ///
 /// ```
 /// use http::StatusCode;
-/// use tim_core::{decode, Error, ErrorCode, endpoints::GetTag};
+/// use tim_core::{decode, ErrorCode, ErrorKind, all_member_push::GetTag};
 /// let ok = decode::<GetTag>(StatusCode::OK, br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","UserTags":[{"To_Account":"u1","Tags":["a"]}]}"#).unwrap();
 /// assert_eq!(ok.user_tags[0].tags, ["a"]);
 /// let err = decode::<GetTag>(StatusCode::OK, br#"{"ActionStatus":"FAIL","ErrorCode":90018,"ErrorInfo":"too many"}"#).unwrap_err();
-/// assert_eq!(err.api_code(), Some(ErrorCode::AccountsOverLimit));
+/// assert_eq!(err.code(), Some(ErrorCode::AccountsOverLimit));
 /// let err = decode::<GetTag>(StatusCode::BAD_GATEWAY, b"<html>502 Bad Gateway</html>").unwrap_err();
-/// assert!(matches!(err, Error::HttpStatus { .. }));
+/// assert!(matches!(err.kind(), ErrorKind::HttpStatus { .. }));
 /// ```
 pub fn decode<E: Endpoint>(status: StatusCode, body: &[u8]) -> Result<E::Response, Error> {
     if status != StatusCode::OK {
-        return Err(Error::HttpStatus {
-            status,
-            body: Bytes::copy_from_slice(body),
-        });
+        return Err(ErrorKind::http_status(status, Bytes::copy_from_slice(body)).into());
     }
-    let decode_error = |kind, source| Error::Decode {
-        kind,
-        body: Bytes::copy_from_slice(body),
-        source,
+    let decode_error = |kind, source| {
+        Error::from(ErrorKind::decode(
+            kind,
+            Bytes::copy_from_slice(body),
+            source,
+        ))
     };
     let Some(first) = first_byte(body) else {
         return Err(decode_error(DecodeErrorKind::Empty, None));
     };
-    match serde_json::from_slice::<E::Response>(body) {
-        Ok(resp) if resp.is_success() => Ok(resp),
-        Ok(resp) => Err(api_error(resp.error_code(), resp.error_info())),
+    match serde_json::from_slice::<E::Answer>(body) {
+        Ok(answer) if answer.is_success() => Ok(answer.into()),
+        Ok(answer) => Err(api_error(answer.error_code(), answer.error_info())),
         Err(e) if e.is_eof() => Err(decode_error(DecodeErrorKind::Truncated, Some(e))),
         Err(e) if e.is_syntax() => Err(decode_error(DecodeErrorKind::NotJson, Some(e))),
         Err(e) if first != b'{' => Err(decode_error(DecodeErrorKind::Shape, Some(e))),
@@ -256,18 +255,60 @@ pub fn decode<E: Endpoint>(status: StatusCode, body: &[u8]) -> Result<E::Respons
 
 fn api_error(code: i64, info: &str) -> Error {
     // `ActionStatus: FAIL` with code 0 is not documented; keep it an error with code 0.
-    Error::Api(ApiError::new(code, info))
+    Error::from(ApiError::new(code, info))
+}
+
+/// The body of a successful answer of `E`: the envelope (`ActionStatus` `OK`, `ErrorInfo`
+/// empty, `ErrorCode` 0) followed by the payload's fields. What a server (the emulator) sends.
+///
+/// ```
+/// use tim_core::{encode_answer, all_member_push::{GetTag, GetTagResponse, UserTags}};
+/// let mut answer = GetTagResponse::new();
+/// answer.user_tags.push(UserTags::new("u1", ["vip"]));
+/// assert_eq!(
+///     String::from_utf8(encode_answer::<GetTag>(&answer)).unwrap(),
+///     r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"UserTags":[{"To_Account":"u1","Tags":["vip"]}]}"#
+/// );
+/// ```
+pub fn encode_answer<E: Endpoint>(response: &E::Response) -> Vec<u8> {
+    encode_success(response)
+}
+
+/// [`encode_answer`] for any payload that serialises to a JSON object (anything else is
+/// dropped, leaving the bare envelope).
+pub fn encode_success(payload: &impl serde::Serialize) -> Vec<u8> {
+    let response = payload;
+    const ENVELOPE: &[u8] = br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0"#;
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(ENVELOPE);
+    let start = out.len();
+    // A generated payload always serialises to a JSON object; splice its fields in.
+    if serde_json::to_writer(&mut out, response).is_ok() && out.get(start) == Some(&b'{') {
+        if out.len() - start > 2 {
+            out[start] = b',';
+        } else {
+            out.truncate(start);
+            out.push(b'}');
+        }
+    } else {
+        out.truncate(start);
+        out.push(b'}');
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoints::{GetTag, Push};
+    use crate::all_member_push::{GetTag, Push};
     use crate::generated::ErrorCode;
 
     fn kind(r: Result<impl std::fmt::Debug, Error>) -> DecodeErrorKind {
         match r {
-            Err(Error::Decode { kind, .. }) => kind,
+            Err(e) => match e.kind() {
+                ErrorKind::Decode { kind, .. } => *kind,
+                other => panic!("expected a decode error, got {other:?}"),
+            },
             other => panic!("expected a decode error, got {other:?}"),
         }
     }
@@ -399,22 +440,22 @@ mod tests {
             br#"{"ActionStatus":"FAIL","ErrorCode":91000,"ErrorInfo":"x","UserTags":"not a list"}"#,
         )
         .unwrap_err();
-        assert_eq!(e.api_code(), Some(ErrorCode::InternalError));
+        assert_eq!(e.code(), Some(ErrorCode::InternalError));
         let e = decode::<GetTag>(
             StatusCode::OK,
             br#"{"ActionStatus":"OK","ErrorCode":70001,"ErrorInfo":""}"#,
         )
         .unwrap_err();
-        assert_eq!(e.api_code(), Some(ErrorCode::UserSigExpired));
+        assert_eq!(e.code(), Some(ErrorCode::UserSigExpired));
         let e = decode::<GetTag>(StatusCode::OK, br#"{"ActionStatus":"MAYBE","ErrorCode":0}"#)
             .unwrap_err();
-        assert_eq!(e.api_code(), Some(ErrorCode::Unknown(0)));
+        assert_eq!(e.code(), Some(ErrorCode::Unknown(0)));
         let e = decode::<GetTag>(
             StatusCode::OK,
             br#"{"ActionStatus":"FAIL","ErrorCode":12345}"#,
         )
         .unwrap_err();
-        assert_eq!(e.api_code().map(ErrorCode::code), Some(12345));
+        assert_eq!(e.code().map(ErrorCode::code), Some(12345));
     }
 
     #[test]
@@ -425,12 +466,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.user_tags.len(), 1);
-        match decode::<GetTag>(StatusCode::BAD_GATEWAY, b"<html>502</html>") {
-            Err(e @ Error::HttpStatus { .. }) => {
-                assert_eq!(e.retry_class(), Some(crate::RetryClass::IdempotentOnly));
-                assert!(e.to_string().contains("502"), "{e}");
-            }
-            other => panic!("{other:?}"),
-        }
+        let e = decode::<GetTag>(StatusCode::BAD_GATEWAY, b"<html>502</html>").unwrap_err();
+        assert_eq!(e.http_status(), Some(StatusCode::BAD_GATEWAY));
+        assert_eq!(e.retry_class(), Some(crate::RetryClass::IdempotentOnly));
+        assert!(e.to_string().contains("502"), "{e}");
     }
 }

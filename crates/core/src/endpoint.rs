@@ -7,14 +7,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::envelope::Envelope;
-use crate::generated::ErrorCode;
+use crate::generated::{EndpointId, ErrorCode};
 use crate::validate::Validate;
 
-/// One REST command of the API, e.g. [`GetTag`](crate::endpoints::GetTag) for
-/// `v4/all_member_push/im_get_tag`. Implemented by generated code only.
+/// One REST command of the API, e.g. [`GetTag`](crate::all_member_push::GetTag) for
+/// `v4/all_member_push/im_get_tag`: a marker type that ties the request, the answer and what the
+/// spec says about the command together. Implemented by generated code only.
 ///
 /// ```
-/// use tim_core::{Endpoint, endpoints::{GetTag, Push}};
+/// use tim_core::{Endpoint, all_member_push::{GetTag, Push}};
 /// assert_eq!(GetTag::INFO.command, "im_get_tag");
 /// assert_eq!(GetTag::INFO.path(), "/v4/all_member_push/im_get_tag");
 /// assert!(GetTag::INFO.idempotent);
@@ -22,7 +23,8 @@ use crate::validate::Validate;
 /// ```
 pub trait Endpoint: Copy + Default + Debug + Send + Sync + 'static {
     /// The request body.
-    type Request: Serialize
+    type Request: ApiRequest<Endpoint = Self>
+        + Serialize
         + DeserializeOwned
         + Validate
         + Clone
@@ -31,26 +33,37 @@ pub trait Endpoint: Copy + Default + Debug + Send + Sync + 'static {
         + Send
         + Sync
         + 'static;
-    /// The response body (envelope fields included).
-    type Response: Serialize
-        + DeserializeOwned
-        + Envelope
-        + Clone
-        + Debug
-        + PartialEq
-        + Send
-        + Sync
-        + 'static;
-    /// The endpoint's own error codes, with catch-alls for public and unknown codes.
-    type ErrorCode: From<i64> + Into<i64> + Copy + Debug + Eq + Send + Sync + 'static;
+    /// What a successful answer carries (the envelope is checked by [`decode`](crate::decode)
+    /// and not kept).
+    type Response: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
+    /// The wire form of an answer, envelope included, parsed in one pass.
+    #[doc(hidden)]
+    type Answer: DeserializeOwned + Envelope + Into<Self::Response> + Debug;
     /// What the spec says about the endpoint.
     const INFO: &'static EndpointInfo;
+}
+
+/// A request body that knows its endpoint, so that [`Client::send`](crate::Client::send) needs
+/// no type parameter. Implemented by generated code only.
+///
+/// ```
+/// use tim_core::{ApiRequest, Endpoint, all_member_push::GetTagRequest};
+/// fn path_of<R: ApiRequest>(_: &R) -> String { R::Endpoint::INFO.path() }
+/// assert_eq!(path_of(&GetTagRequest::new(["u1"])), "/v4/all_member_push/im_get_tag");
+/// ```
+pub trait ApiRequest: Sized {
+    /// The endpoint the request is sent to.
+    type Endpoint: Endpoint<Request = Self>;
+    /// The top-level fields this version of the spec does not know, sent as they are.
+    fn extra(&self) -> &std::collections::BTreeMap<String, serde_json::Value>;
 }
 
 /// What the spec records about an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EndpointInfo {
+    /// Its key in the registry.
+    pub id: EndpointId,
     /// The Rust name, e.g. `GetTag`.
     pub name: &'static str,
     /// The service path segment, e.g. `all_member_push`.
@@ -59,6 +72,8 @@ pub struct EndpointInfo {
     pub command: &'static str,
     /// One-line description.
     pub doc: &'static str,
+    /// Tencent's documentation page, when the spec records it.
+    pub page: Option<&'static str>,
     /// Whether repeating the call is harmless (so an ambiguous failure may be retried).
     pub idempotent: bool,
     /// Documented call frequency.
@@ -104,7 +119,7 @@ pub struct BatchInfo {
 /// so that any number of items can be sent in documented-size chunks.
 ///
 /// ```
-/// use tim_core::{Batch, endpoints::{GetTag, GetTagResponse}};
+/// use tim_core::{Batch, all_member_push::GetTag};
 /// let req = GetTag::request_from_items(vec!["a".to_string(), "b".to_string()]);
 /// assert_eq!(req.to_account, ["a", "b"]);
 /// assert_eq!(GetTag::MAX_ITEMS, 100);
@@ -123,7 +138,7 @@ pub trait Batch: Endpoint {
 }
 
 /// Something to do with an endpoint type chosen at run time, e.g. from a command name.
-/// See [`Command::visit`](crate::Command::visit).
+/// See [`EndpointId::visit`](crate::EndpointId::visit).
 pub trait EndpointVisitor {
     /// What the visit returns.
     type Output;

@@ -9,11 +9,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 
-use crate::generated::ErrorCode;
+use crate::generated::{EndpointId, ErrorCode};
 use crate::url::BaseUrlError;
 use crate::validate::LimitError;
 
-/// How safe it is to repeat a call that failed this way. Recorded per error code in `spec/`.
+/// How safe it is to repeat a call that failed this way; derived by [`classify`](crate::classify()) from
+/// the kind `spec/` records for each code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RetryClass {
@@ -65,10 +66,10 @@ impl ApiError {
     /// The typed error code; match on [`ErrorCode::code`] for codes not modelled yet.
     ///
     /// ```
-    /// use tim_core::{ApiError, ErrorCode, RetryClass};
+    /// use tim_core::{ApiError, CodeKind, ErrorCode};
     /// let e = ApiError::new(ErrorCode::from(60007), "too many requests");
     /// assert_eq!(e.code(), ErrorCode::RateLimited);
-    /// assert_eq!(e.code().retry_class(), RetryClass::Safe);
+    /// assert_eq!(e.code().kind(), Some(CodeKind::Throttled));
     /// ```
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -140,7 +141,7 @@ pub enum Sent {
 /// let e = Error::from(TransportError::new(Sent::No, io));
 /// assert_eq!(e.retry_class(), Some(RetryClass::Safe));
 /// assert_eq!(e.to_string(), "transport error: request not sent");
-/// assert_eq!(e.source().unwrap().source().unwrap().to_string(), "connection refused");
+/// assert_eq!(e.source().unwrap().to_string(), "connection refused");
 /// ```
 #[derive(Debug)]
 pub struct TransportError {
@@ -199,10 +200,10 @@ impl StdError for TransportError {
     }
 }
 
-/// Everything that can go wrong with a call.
+/// What went wrong with a call, kept apart by whether anything was sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// Refused before sending: the request breaks a documented limit.
     #[error("invalid request: {0}")]
     Invalid(#[from] LimitError),
@@ -217,6 +218,7 @@ pub enum Error {
     Api(#[from] ApiError),
     /// The server (or a proxy) answered with an HTTP status other than 200.
     #[error("HTTP status {status}{}", body_hint(.body))]
+    #[non_exhaustive]
     HttpStatus {
         /// The status.
         status: StatusCode,
@@ -225,6 +227,7 @@ pub enum Error {
     },
     /// The answer's body could not be decoded.
     #[error("undecodable answer ({kind})")]
+    #[non_exhaustive]
     Decode {
         /// What is wrong with it.
         kind: DecodeErrorKind,
@@ -242,6 +245,18 @@ pub enum Error {
     Timeout(Duration),
 }
 
+impl ErrorKind {
+    /// An HTTP status failure.
+    pub fn http_status(status: StatusCode, body: Bytes) -> Self {
+        ErrorKind::HttpStatus { status, body }
+    }
+
+    /// A decoding failure.
+    pub fn decode(kind: DecodeErrorKind, body: Bytes, source: Option<serde_json::Error>) -> Self {
+        ErrorKind::Decode { kind, body, source }
+    }
+}
+
 fn body_hint(body: &Bytes) -> String {
     if body.is_empty() {
         return String::new();
@@ -254,40 +269,186 @@ fn body_hint(body: &Bytes) -> String {
     format!(" (body starts: {:?})", text.trim())
 }
 
+/// Everything that can go wrong with a call: what happened ([`Error::kind`]), which endpoint
+/// it was ([`Error::endpoint`]) and the `random` query value of the last attempt
+/// ([`Error::random`]), which Tencent support asks for.
+///
+/// ```
+/// use tim_core::{ApiError, Error, ErrorCode, ErrorKind, EndpointId};
+/// let id = EndpointId::find("all_member_push", "im_get_tag").unwrap();
+/// let e = Error::from(ApiError::new(ErrorCode::AccountsOverLimit, "too many"))
+///     .with_endpoint(id)
+///     .with_random(1234);
+/// assert_eq!(e.code(), Some(ErrorCode::AccountsOverLimit));
+/// assert_eq!(e.random(), Some(1234));
+/// assert!(matches!(e.kind(), ErrorKind::Api(_)));
+/// assert_eq!(
+///     e.to_string(),
+///     "all_member_push/im_get_tag (random 1234): API error 90018 (The number of requested accounts exceeds the limit.): too many"
+/// );
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    endpoint: Option<EndpointId>,
+    random: Option<u32>,
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("endpoint", &self.inner.endpoint)
+            .field("random", &self.inner.random)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.inner.endpoint, self.inner.random) {
+            (Some(e), Some(r)) => write!(f, "{e} (random {r}): ")?,
+            (Some(e), None) => write!(f, "{e}: ")?,
+            (None, Some(r)) => write!(f, "(random {r}): ")?,
+            (None, None) => {}
+        }
+        fmt::Display::fmt(&self.inner.kind, f)
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.inner.kind {
+            // The API error is the whole message; nothing below it.
+            ErrorKind::Api(_) => None,
+            ErrorKind::Transport(t) => t.source(),
+            other => other.source(),
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                endpoint: None,
+                random: None,
+            }),
+        }
+    }
+}
+
+macro_rules! from_kind {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::from(ErrorKind::from(e))
+            }
+        }
+    )*};
+}
+from_kind!(LimitError, BaseUrlError, ApiError, TransportError);
+
 impl Error {
-    /// How safe it is to repeat the call. `None` for failures that happen before sending
-    /// (repeating cannot help).
+    /// What happened.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.inner.kind
+    }
+
+    /// What happened, by value.
+    pub fn into_kind(self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The endpoint that was called, when known.
+    pub fn endpoint(&self) -> Option<EndpointId> {
+        self.inner.endpoint
+    }
+
+    /// The `random` query value of the attempt that failed last (quote it to Tencent support).
+    pub fn random(&self) -> Option<u32> {
+        self.inner.random
+    }
+
+    /// The same error, naming `endpoint`.
+    #[must_use]
+    pub fn with_endpoint(mut self, endpoint: EndpointId) -> Self {
+        self.inner.endpoint = Some(endpoint);
+        self
+    }
+
+    /// The same error, carrying the attempt's `random`.
+    #[must_use]
+    pub fn with_random(mut self, random: u32) -> Self {
+        self.inner.random = Some(random);
+        self
+    }
+
+    /// The API error code, when the server answered one.
     ///
-    /// HTTP 5xx, timeouts, truncated bodies and connections lost after sending leave the outcome
-    /// unknown ([`RetryClass::IdempotentOnly`]); HTTP 429 and connections never opened are
-    /// [`RetryClass::Safe`]; an API error takes its code's class from the spec.
+    /// ```
+    /// use tim_core::{ApiError, Error, ErrorCode};
+    /// assert_eq!(Error::from(ApiError::new(60007, "")).code(), Some(ErrorCode::RateLimited));
+    /// assert_eq!(Error::from(tim_core::ErrorKind::Timeout(std::time::Duration::from_secs(1))).code(), None);
+    /// ```
+    pub fn code(&self) -> Option<ErrorCode> {
+        match &self.inner.kind {
+            ErrorKind::Api(e) => Some(e.code()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the server (or a proxy) answered one other than 200.
+    pub fn http_status(&self) -> Option<StatusCode> {
+        match &self.inner.kind {
+            ErrorKind::HttpStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The answer's body, when one came back that was not a success (non-200 status or
+    /// undecodable bytes).
+    pub fn body(&self) -> Option<&Bytes> {
+        match &self.inner.kind {
+            ErrorKind::HttpStatus { body, .. } | ErrorKind::Decode { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Whether no answer came in time: the client's per-attempt timeout or the transport's own
+    /// (connecting).
+    pub fn is_timeout(&self) -> bool {
+        match &self.inner.kind {
+            ErrorKind::Timeout(_) => true,
+            ErrorKind::Transport(t) => t.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Whether the request may have reached the server: `false` only when it certainly did not
+    /// (refused before sending, or the connection was never opened).
+    pub fn maybe_sent(&self) -> bool {
+        match &self.inner.kind {
+            ErrorKind::Invalid(_) | ErrorKind::Config(_) | ErrorKind::Encode(_) => false,
+            ErrorKind::Transport(t) => t.sent() != Sent::No,
+            _ => true,
+        }
+    }
+
+    /// How safe it is to repeat the call ([`classify`](crate::classify())). `None` for failures
+    /// that happen before sending (repeating cannot help).
     ///
     /// ```
     /// use tim_core::{ApiError, Error, ErrorCode, RetryClass};
-    /// let e = Error::Api(ApiError::new(ErrorCode::InternalError, ""));
+    /// let e = Error::from(ApiError::new(ErrorCode::InternalError, ""));
     /// assert_eq!(e.retry_class(), Some(RetryClass::IdempotentOnly));
     /// ```
     pub fn retry_class(&self) -> Option<RetryClass> {
-        match self {
-            Error::Invalid(_) | Error::Config(_) | Error::Encode(_) => None,
-            Error::Api(e) => Some(e.code().retry_class()),
-            Error::HttpStatus { status, .. } => Some(if *status == StatusCode::TOO_MANY_REQUESTS {
-                RetryClass::Safe
-            } else if status.is_server_error() {
-                RetryClass::IdempotentOnly
-            } else {
-                RetryClass::Never
-            }),
-            Error::Decode { kind, .. } => Some(match kind {
-                DecodeErrorKind::Truncated | DecodeErrorKind::Empty => RetryClass::IdempotentOnly,
-                DecodeErrorKind::NotJson | DecodeErrorKind::Shape => RetryClass::Never,
-            }),
-            Error::Transport(t) => Some(match t.sent() {
-                Sent::No => RetryClass::Safe,
-                Sent::Maybe => RetryClass::IdempotentOnly,
-            }),
-            Error::Timeout(_) => Some(RetryClass::IdempotentOnly),
-        }
+        crate::classify::classify(self).retry
     }
 
     /// Whether the call may be repeated for an endpoint with the given idempotency.
@@ -295,31 +456,32 @@ impl Error {
         self.retry_class().is_some_and(|c| c.allows(idempotent))
     }
 
-    /// Whether the server refused the call for its rate: an API error of class
-    /// [`RetryClass::Safe`] other than an expired UserSig (60007, 60011, 60018, 60019, 90024 in
-    /// the spec), or HTTP 429. The call was not executed; waiting helps.
+    /// Whether the server refused the call for its rate (a code of kind
+    /// [`Throttled`](crate::CodeKind::Throttled), or HTTP 429). The call was not executed;
+    /// waiting helps.
     ///
     /// ```
     /// use tim_core::{ApiError, Error, ErrorCode};
-    /// assert!(Error::Api(ApiError::new(ErrorCode::RateLimited, "")).is_throttled());
-    /// assert!(!Error::Api(ApiError::new(ErrorCode::UserSigExpired, "")).is_throttled());
-    /// assert!(!Error::Api(ApiError::new(ErrorCode::InternalError, "")).is_throttled());
+    /// assert!(Error::from(ApiError::new(ErrorCode::RateLimited, "")).is_throttled());
+    /// assert!(!Error::from(ApiError::new(ErrorCode::UserSigExpired, "")).is_throttled());
+    /// assert!(!Error::from(ApiError::new(ErrorCode::InternalError, "")).is_throttled());
     /// ```
     pub fn is_throttled(&self) -> bool {
-        match self {
-            Error::Api(e) => {
-                e.code().retry_class() == RetryClass::Safe && e.code() != ErrorCode::UserSigExpired
-            }
-            Error::HttpStatus { status, .. } => *status == StatusCode::TOO_MANY_REQUESTS,
-            _ => false,
-        }
+        crate::classify::classify(self).throttled
     }
 
-    /// The API error code, when the server answered one.
-    pub fn api_code(&self) -> Option<ErrorCode> {
-        match self {
-            Error::Api(e) => Some(e.code()),
-            _ => None,
-        }
+    /// Replaces the kind, keeping the endpoint and random (used to scrub secrets).
+    pub(crate) fn map_kind(mut self, f: impl FnOnce(ErrorKind) -> ErrorKind) -> Self {
+        let Inner {
+            kind,
+            endpoint,
+            random,
+        } = *self.inner;
+        self.inner = Box::new(Inner {
+            kind: f(kind),
+            endpoint,
+            random,
+        });
+        self
     }
 }

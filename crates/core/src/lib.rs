@@ -1,7 +1,9 @@
 //! # tim-core
 //!
 //! The transport-agnostic core of tim-rs, the Rust SDK for Tencent Cloud Chat's (TIM) server
-//! REST API, starting with the "push to all users" family (`v4/all_member_push/*`).
+//! REST API. Each wire service is a module (`tim_core::all_member_push`, ...) and a cargo
+//! feature of the same name (all on by default); shapes several services share live in
+//! [`common`].
 //!
 //! It does no I/O: it turns a typed call into an [`http::Request`] ([`build_request`]) and an
 //! HTTP status plus body bytes back into a typed result ([`decode`]). It also owns UserSig
@@ -9,12 +11,12 @@
 //! ([`ErrorCode`]), the documented limits ([`Validate`]) and retry classification
 //! ([`RetryClass`]). Clocks and random numbers are passed in, never read here.
 //!
-//! The endpoint types in [`endpoints`] and [`types`], [`ErrorCode`], [`Region`] and [`Command`]
-//! are generated from `spec/` by `cargo xtask regenerate`.
+//! The service modules, [`common`], [`ErrorCode`], [`Region`] and the registry
+//! [`EndpointId`] are generated from `spec/` by `cargo xtask regenerate`.
 //!
 //! ```
 //! use http::StatusCode;
-//! use tim_core::{Auth, Region, SecretKey, Signer, build_request, decode, endpoints::{GetTag, GetTagRequest}};
+//! use tim_core::{Auth, Region, SecretKey, Signer, build_request, decode, all_member_push::{GetTag, GetTagRequest}};
 //!
 //! let signer = Signer::with_key(1400000000, "administrator", SecretKey::new("key"));
 //! let now = 1_700_000_000; // your clock
@@ -28,6 +30,7 @@
 //! ```
 
 mod batch;
+mod classify;
 mod client;
 mod clock;
 mod codec;
@@ -47,13 +50,16 @@ mod validate;
 mod generated;
 
 pub use batch::{BatchReport, ChunkOutcome, FailedChunk};
+pub use classify::{CodeKind, Verdict, classify};
 pub use client::{BuildError, Client, ClientBuilder, DEFAULT_IDENTIFIER, env};
 pub use clock::{Clock, FastRandom, ManualClock, RandomSource, SeededRandom, SystemClock};
-pub use codec::{Auth, build_request, decode, encode_body};
-pub use endpoint::{Batch, BatchInfo, Endpoint, EndpointInfo, EndpointVisitor, RateLimit};
+pub use codec::{Auth, build_request, decode, encode_answer, encode_body, encode_success};
+pub use endpoint::{
+    ApiRequest, Batch, BatchInfo, Endpoint, EndpointInfo, EndpointVisitor, RateLimit,
+};
 pub use envelope::{ActionStatus, BareEnvelope, Envelope};
-pub use error::{ApiError, DecodeErrorKind, Error, RetryClass, Sent, TransportError};
-pub use generated::{Command, ErrorCode, ErrorScope, Region, UnknownRegion, endpoints, types};
+pub use error::{ApiError, DecodeErrorKind, Error, ErrorKind, RetryClass, Sent, TransportError};
+pub use generated::*;
 pub use ratelimit::{Outcome, RateLimiter, RateLimits};
 pub use retry::{RetryDecision, RetryPolicy};
 pub use secret::{SecretKey, UserSig, redact_url};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::classify::classify;
 use crate::error::{Error, RetryClass};
-use crate::generated::ErrorCode;
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub enum RetryDecision {
 }
 
 /// Exponential backoff with full jitter, bounded in attempts and in total time, driven by the
-/// retry class the spec gives each error ([`Error::retry_class`]).
+/// verdict of [`classify`](crate::classify()) (from the kind the spec gives each code).
 ///
 /// - [`RetryClass::Safe`] errors (rate limited, connection never opened, ...) are retried for
 ///   every endpoint.
@@ -38,7 +38,7 @@ pub enum RetryDecision {
 /// let policy = RetryPolicy::default()
 ///     .with_max_attempts(3)
 ///     .with_initial_backoff(Duration::from_millis(100));
-/// let internal = Error::Api(ApiError::new(ErrorCode::InternalError, "busy"));
+/// let internal = Error::from(ApiError::new(ErrorCode::InternalError, "busy"));
 ///
 /// // An idempotent call (tags) is retried after at most 100 ms, then at most 200 ms, then not.
 /// let RetryDecision::RetryAfter(d) = policy.decide(1, Duration::ZERO, &internal, true, u64::MAX) else { panic!() };
@@ -80,8 +80,8 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tim_core::{Error, RetryDecision, RetryPolicy};
-    /// let e = Error::Timeout(Duration::from_secs(1));
+    /// use tim_core::{Error, ErrorKind, RetryDecision, RetryPolicy};
+    /// let e = Error::from(ErrorKind::Timeout(Duration::from_secs(1)));
     /// assert_eq!(RetryPolicy::none().decide(1, Duration::ZERO, &e, true, 0), RetryDecision::Stop);
     /// ```
     pub fn none() -> Self {
@@ -175,10 +175,12 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return RetryDecision::Stop;
         }
-        if error.api_code() == Some(ErrorCode::UserSigExpired) {
+        let verdict = classify(error);
+        if verdict.resign {
+            // The client signs anew and repeats once; the policy does not repeat it again.
             return RetryDecision::Stop;
         }
-        let Some(class) = error.retry_class() else {
+        let Some(class) = verdict.retry else {
             return RetryDecision::Stop;
         };
         let allowed = match class {
@@ -210,11 +212,11 @@ fn jitter(bound: Duration, random: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ApiError, Sent, TransportError};
+    use crate::error::{ApiError, ErrorKind, Sent, TransportError};
     use http::StatusCode;
 
     fn api(code: i64) -> Error {
-        Error::Api(ApiError::new(code, ""))
+        Error::from(ApiError::new(code, ""))
     }
 
     #[test]
@@ -240,38 +242,42 @@ mod tests {
             (api(90018), false, false),
             (api(123456), false, false),
             (api(70001), false, false),
-            (Error::Timeout(Duration::from_secs(1)), true, false),
             (
-                Error::HttpStatus {
-                    status: StatusCode::BAD_GATEWAY,
-                    body: Default::default(),
-                },
+                Error::from(ErrorKind::Timeout(Duration::from_secs(1))),
                 true,
                 false,
             ),
             (
-                Error::HttpStatus {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    body: Default::default(),
-                },
+                Error::from(ErrorKind::http_status(
+                    StatusCode::BAD_GATEWAY,
+                    Default::default(),
+                )),
+                true,
+                false,
+            ),
+            (
+                Error::from(ErrorKind::http_status(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Default::default(),
+                )),
                 true,
                 true,
             ),
             (
-                Error::HttpStatus {
-                    status: StatusCode::NOT_FOUND,
-                    body: Default::default(),
-                },
+                Error::from(ErrorKind::http_status(
+                    StatusCode::NOT_FOUND,
+                    Default::default(),
+                )),
                 false,
                 false,
             ),
             (
-                Error::Transport(TransportError::new(Sent::No, "refused")),
+                Error::from(TransportError::new(Sent::No, "refused")),
                 true,
                 true,
             ),
             (
-                Error::Transport(TransportError::new(Sent::Maybe, "reset")),
+                Error::from(TransportError::new(Sent::Maybe, "reset")),
                 true,
                 false,
             ),

@@ -31,8 +31,8 @@ struct Cached {
 /// use std::time::Duration;
 /// use tim_core::{SecretKey, Signer};
 /// let signer = Signer::with_key(1400000000, "administrator", SecretKey::new("k"))
-///     .validity(Duration::from_secs(86_400))
-///     .renew_before(Duration::from_secs(3_600));
+///     .with_validity(Duration::from_secs(86_400))
+///     .with_renew_before(Duration::from_secs(3_600));
 /// let first = signer.usersig(1_700_000_000);
 /// assert_eq!(signer.usersig(1_700_000_000 + 60), first); // cached
 /// assert_ne!(signer.usersig(1_700_000_000 + 86_400 - 3_600), first); // renewed ahead of expiry
@@ -86,13 +86,13 @@ impl Signer {
     }
 
     /// Sets how long each UserSig the signer makes is valid (at least 2 seconds).
-    pub fn validity(mut self, validity: Duration) -> Self {
+    pub fn with_validity(mut self, validity: Duration) -> Self {
         self.validity = validity.as_secs().max(2);
         self
     }
 
     /// Sets how long before expiry the signer signs anew. Clamped to half the validity.
-    pub fn renew_before(mut self, margin: Duration) -> Self {
+    pub fn with_renew_before(mut self, margin: Duration) -> Self {
         self.renew_before = margin.as_secs();
         self
     }
@@ -173,8 +173,8 @@ mod tests {
     #[test]
     fn renewal_margin_is_clamped_to_half_the_validity() {
         let s = Signer::with_key(1, "a", SecretKey::new("k"))
-            .validity(Duration::from_secs(100))
-            .renew_before(Duration::from_secs(1_000));
+            .with_validity(Duration::from_secs(100))
+            .with_renew_before(Duration::from_secs(1_000));
         let a = s.usersig(0);
         assert_eq!(s.usersig(49), a);
         assert_ne!(s.usersig(50), a);

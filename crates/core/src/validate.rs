@@ -13,7 +13,7 @@ pub trait Validate {
     /// Checks every documented limit; the first violation is returned.
     ///
     /// ```
-    /// use tim_core::{Validate, endpoints::GetTagRequest};
+    /// use tim_core::{Validate, all_member_push::GetTagRequest};
     /// let too_many: Vec<String> = (0..101).map(|i| format!("user{i}")).collect();
     /// let err = GetTagRequest::new(too_many).validate().unwrap_err();
     /// assert_eq!(err.path(), "To_Account");

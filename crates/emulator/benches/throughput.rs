@@ -65,7 +65,7 @@ async fn start_to_first_answer(runs: usize) {
     for _ in 0..runs {
         let t0 = Instant::now();
         let emu = Emulator::builder()
-            .rate_limits(false)
+            .with_rate_limits(false)
             .start()
             .await
             .expect("start");
@@ -133,7 +133,7 @@ fn main() {
     rt.block_on(async {
         start_to_first_answer(if quick { 3 } else { 50 }).await;
         let emu = Emulator::builder()
-            .rate_limits(false)
+            .with_rate_limits(false)
             .start()
             .await
             .expect("start");

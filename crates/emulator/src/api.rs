@@ -10,24 +10,24 @@ use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use tim_core::endpoints::{
+use tim_core::all_member_push::{
     AddTagRequest, GetAttrNameRequest, GetAttrNameResponse, GetAttrRequest, GetAttrResponse,
     GetTagRequest, GetTagResponse, PushRequest, PushResponse, RemoveAllTagsRequest,
     RemoveAllTagsResponse, RemoveAttrRequest, RemoveAttrResponse, RemoveTagRequest,
     RemoveTagResponse, SetAttrNameRequest, SetAttrNameResponse, SetAttrRequest, SetAttrResponse,
 };
-use tim_core::types::{MsgElement, OfflinePushInfo, UserAttrs, UserTags};
 use tim_core::usersig::{self, MalformedReason, VerifyError};
-use tim_core::{ActionStatus, BareEnvelope, Command, ErrorCode, LimitError, Validate};
+use tim_core::{ActionStatus, BareEnvelope, EndpointId, ErrorCode, LimitError, Validate};
+use tim_core::{
+    all_member_push::{UserAttrs, UserTags},
+    common::{MsgElement, OfflinePushInfo},
+};
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Change, MAX_TAGS_PER_ACCOUNT, PushRecord, State};
 use crate::rate::{Windows, pushes_today};
 use crate::store::{self, StateFileError, Wal};
-
-/// The service path every endpoint lives under.
-const PREFIX: &str = "/v4/all_member_push/";
 
 /// Largest `MsgLifeTime`: 7 days.
 const MAX_MSG_LIFE_TIME: i64 = 604_800;
@@ -40,7 +40,7 @@ pub(crate) struct Answer {
     /// `ErrorCode` of the envelope.
     pub(crate) code: i64,
     /// The command, when the path named one.
-    pub(crate) command: Option<Command>,
+    pub(crate) command: Option<EndpointId>,
     /// The `identifier` query parameter, when present.
     pub(crate) identifier: Option<String>,
     /// The `random` query parameter, when present.
@@ -207,15 +207,12 @@ impl Service {
         body: &[u8],
         answer: &mut Answer,
     ) -> Res<Vec<u8>> {
-        let command = path
-            .strip_prefix(PREFIX)
-            .and_then(Command::from_command)
-            .ok_or_else(|| {
-                reject(
-                    ErrorCode::BadRequestResource,
-                    format!("bad request resource: no API at {path:?}"),
-                )
-            })?;
+        let command = EndpointId::from_path(path).ok_or_else(|| {
+            reject(
+                ErrorCode::BadRequestResource,
+                format!("bad request resource: no API at {path:?}"),
+            )
+        })?;
         answer.command = Some(command);
         if method != Method::POST {
             return Err(reject(
@@ -239,16 +236,16 @@ impl Service {
             }
         }
         match command {
-            Command::Push => self.push(identifier, body),
-            Command::SetAttrName => self.set_attr_name(body),
-            Command::GetAttrName => self.get_attr_name(body),
-            Command::GetAttr => self.get_attr(body),
-            Command::SetAttr => self.set_attr(body),
-            Command::RemoveAttr => self.remove_attr(body),
-            Command::GetTag => self.get_tag(body),
-            Command::AddTag => self.add_tag(body),
-            Command::RemoveTag => self.remove_tag(body),
-            Command::RemoveAllTags => self.remove_all_tags(body),
+            EndpointId::AllMemberPushPush => self.push(identifier, body),
+            EndpointId::AllMemberPushSetAttrName => self.set_attr_name(body),
+            EndpointId::AllMemberPushGetAttrName => self.get_attr_name(body),
+            EndpointId::AllMemberPushGetAttr => self.get_attr(body),
+            EndpointId::AllMemberPushSetAttr => self.set_attr(body),
+            EndpointId::AllMemberPushRemoveAttr => self.remove_attr(body),
+            EndpointId::AllMemberPushGetTag => self.get_tag(body),
+            EndpointId::AllMemberPushAddTag => self.add_tag(body),
+            EndpointId::AllMemberPushRemoveTag => self.remove_tag(body),
+            EndpointId::AllMemberPushRemoveAllTags => self.remove_all_tags(body),
             other => Err(reject(
                 ErrorCode::BadRequestResource,
                 format!("bad request resource: {other} is not emulated"),
@@ -328,7 +325,7 @@ impl Service {
         Ok(identifier)
     }
 
-    fn max_accounts(command: Command) -> usize {
+    fn max_accounts(command: EndpointId) -> usize {
         command.info().batch.map_or(100, |b| b.max_items)
     }
 
@@ -371,7 +368,11 @@ impl Service {
 
     fn get_attr(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        account_list(&obj, "To_Account", Self::max_accounts(Command::GetAttr))?;
+        account_list(
+            &obj,
+            "To_Account",
+            Self::max_accounts(EndpointId::AllMemberPushGetAttr),
+        )?;
         let req: GetAttrRequest = typed(obj)?;
         req.validate()?;
         let mut resp = GetAttrResponse::new();
@@ -392,7 +393,11 @@ impl Service {
 
     fn set_attr(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        entry_list(&obj, "UserAttrs", Self::max_accounts(Command::SetAttr))?;
+        entry_list(
+            &obj,
+            "UserAttrs",
+            Self::max_accounts(EndpointId::AllMemberPushSetAttr),
+        )?;
         let req: SetAttrRequest = typed(obj)?;
         req.validate()?;
         let mut core = lock(&self.core);
@@ -411,7 +416,11 @@ impl Service {
 
     fn remove_attr(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        entry_list(&obj, "UserAttrs", Self::max_accounts(Command::RemoveAttr))?;
+        entry_list(
+            &obj,
+            "UserAttrs",
+            Self::max_accounts(EndpointId::AllMemberPushRemoveAttr),
+        )?;
         let req: RemoveAttrRequest = typed(obj)?;
         req.validate()?;
         let mut core = lock(&self.core);
@@ -433,7 +442,11 @@ impl Service {
 
     fn get_tag(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        account_list(&obj, "To_Account", Self::max_accounts(Command::GetTag))?;
+        account_list(
+            &obj,
+            "To_Account",
+            Self::max_accounts(EndpointId::AllMemberPushGetTag),
+        )?;
         let req: GetTagRequest = typed(obj)?;
         req.validate()?;
         let mut resp = GetTagResponse::new();
@@ -451,7 +464,11 @@ impl Service {
 
     fn add_tag(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        entry_list(&obj, "UserTags", Self::max_accounts(Command::AddTag))?;
+        entry_list(
+            &obj,
+            "UserTags",
+            Self::max_accounts(EndpointId::AllMemberPushAddTag),
+        )?;
         let req: AddTagRequest = typed(obj)?;
         req.validate()?;
         let mut core = lock(&self.core);
@@ -487,12 +504,16 @@ impl Service {
             .map(|e| (e.to_account.clone(), e.tags.clone()))
             .collect();
         core.commit(Change::AddTags { users })?;
-        ok(&tim_core::endpoints::AddTagResponse::new())
+        ok(&tim_core::all_member_push::AddTagResponse::new())
     }
 
     fn remove_tag(&self, body: &[u8]) -> Res<Vec<u8>> {
         let obj = json_object(body)?;
-        entry_list(&obj, "UserTags", Self::max_accounts(Command::RemoveTag))?;
+        entry_list(
+            &obj,
+            "UserTags",
+            Self::max_accounts(EndpointId::AllMemberPushRemoveTag),
+        )?;
         let req: RemoveTagRequest = typed(obj)?;
         req.validate()?;
         let users = req
@@ -509,7 +530,7 @@ impl Service {
         account_list(
             &obj,
             "To_Account",
-            Self::max_accounts(Command::RemoveAllTags),
+            Self::max_accounts(EndpointId::AllMemberPushRemoveAllTags),
         )?;
         let req: RemoveAllTagsRequest = typed(obj)?;
         req.validate()?;
@@ -553,7 +574,7 @@ impl Service {
             }
         }
         if self.config.rate_limits {
-            let rate = Command::Push.info().rate;
+            let rate = EndpointId::AllMemberPushPush.info().rate;
             let min_gap = rate
                 .min_interval
                 .map_or(1000, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -606,7 +627,10 @@ struct Target {
 }
 
 impl Target {
-    fn resolve(state: &State, cond: Option<&tim_core::types::PushCondition>) -> Res<Self> {
+    fn resolve(
+        state: &State,
+        cond: Option<&tim_core::all_member_push::PushCondition>,
+    ) -> Res<Self> {
         let Some(cond) = cond else {
             return Ok(Self::default());
         };
@@ -668,7 +692,7 @@ fn typed<T: DeserializeOwned>(obj: Map<String, Value>) -> Res<T> {
 }
 
 fn ok<T: Serialize>(resp: &T) -> Res<Vec<u8>> {
-    serde_json::to_vec(resp).map_err(|e| reject(ErrorCode::InternalError, e.to_string()))
+    Ok(tim_core::encode_success(resp))
 }
 
 /// A `FAIL` envelope.
@@ -772,13 +796,21 @@ fn precheck_push(obj: &Map<String, Value>) -> Res<()> {
                 format!("MsgBody[{i}] must be {{\"MsgType\": string, \"MsgContent\": object}}"),
             ));
         }
-        if let Err(e) = serde_json::from_value::<MsgElement>(elem.clone()) {
-            let code = if e.to_string().contains("unknown variant") {
-                ErrorCode::MsgBodyInvalid
-            } else {
-                ErrorCode::NotMessageFormat
-            };
-            return Err(reject(code, format!("MsgBody[{i}]: {e}")));
+        match serde_json::from_value::<MsgElement>(elem.clone()) {
+            // The SDK keeps element types it does not know; the service refuses them.
+            Ok(MsgElement::Other { msg_type, .. }) => {
+                return Err(reject(
+                    ErrorCode::MsgBodyInvalid,
+                    format!("MsgBody[{i}]: unknown MsgType {msg_type:?}"),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(reject(
+                    ErrorCode::NotMessageFormat,
+                    format!("MsgBody[{i}]: {e}"),
+                ));
+            }
         }
     }
     if let Some(v) = obj.get("MsgLifeTime") {

@@ -19,7 +19,7 @@ pub const DEFAULT_ADMIN: &str = "administrator";
 /// The well-known secret key of an emulator that was given none.
 ///
 /// It protects nothing: the emulator listens on loopback for tests. Pass your own key with
-/// [`EmulatorBuilder::key`](crate::EmulatorBuilder::key) or [`Config::key`] to mirror a real
+/// [`EmulatorBuilder::with_key`](crate::EmulatorBuilder::with_key) or [`Config::key`] to mirror a real
 /// app's setup.
 pub const DEFAULT_KEY: &str = "tim-emulator-well-known-key-not-a-secret";
 

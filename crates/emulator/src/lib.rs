@@ -22,15 +22,15 @@ pub use store::StateFileError;
 
 /// The commands the emulator implements. A command added to the spec later is answered 60009
 /// ("bad request resource") until the emulator learns its rules; the sample tests skip it.
-pub const EMULATED_COMMANDS: &[tim_core::Command] = &[
-    tim_core::Command::Push,
-    tim_core::Command::SetAttrName,
-    tim_core::Command::GetAttrName,
-    tim_core::Command::GetAttr,
-    tim_core::Command::SetAttr,
-    tim_core::Command::RemoveAttr,
-    tim_core::Command::GetTag,
-    tim_core::Command::AddTag,
-    tim_core::Command::RemoveTag,
-    tim_core::Command::RemoveAllTags,
+pub const EMULATED_COMMANDS: &[tim_core::EndpointId] = &[
+    tim_core::EndpointId::AllMemberPushPush,
+    tim_core::EndpointId::AllMemberPushSetAttrName,
+    tim_core::EndpointId::AllMemberPushGetAttrName,
+    tim_core::EndpointId::AllMemberPushGetAttr,
+    tim_core::EndpointId::AllMemberPushSetAttr,
+    tim_core::EndpointId::AllMemberPushRemoveAttr,
+    tim_core::EndpointId::AllMemberPushGetTag,
+    tim_core::EndpointId::AllMemberPushAddTag,
+    tim_core::EndpointId::AllMemberPushRemoveTag,
+    tim_core::EndpointId::AllMemberPushRemoveAllTags,
 ];

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tim_core::endpoints::PushRequest;
+use tim_core::all_member_push::PushRequest;
 
 /// At most this many tags per account.
 pub(crate) const MAX_TAGS_PER_ACCOUNT: usize = 100;

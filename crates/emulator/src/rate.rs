@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use tim_core::Command;
+use tim_core::EndpointId;
 
 use crate::model::PushRecord;
 
@@ -14,13 +14,13 @@ const DAY_MS: u64 = 86_400 * 1000;
 /// Per-endpoint sliding windows of accepted calls.
 #[derive(Debug, Default)]
 pub(crate) struct Windows {
-    calls: HashMap<Command, VecDeque<u64>>,
+    calls: HashMap<EndpointId, VecDeque<u64>>,
 }
 
 impl Windows {
     /// Admits one call of `command` at `now_ms` if fewer than `per_second` were admitted in the
     /// second before it (`(now - 1000, now]`).
-    pub(crate) fn admit(&mut self, command: Command, per_second: u32, now_ms: u64) -> bool {
+    pub(crate) fn admit(&mut self, command: EndpointId, per_second: u32, now_ms: u64) -> bool {
         let q = self.calls.entry(command).or_default();
         while q.front().is_some_and(|&t| t + 1000 <= now_ms || t > now_ms) {
             q.pop_front();
@@ -57,13 +57,16 @@ mod tests {
     fn window_slides() {
         let mut w = Windows::default();
         for i in 0..100 {
-            assert!(w.admit(Command::GetTag, 100, 10_000 + i));
+            assert!(w.admit(EndpointId::AllMemberPushGetTag, 100, 10_000 + i));
         }
-        assert!(!w.admit(Command::GetTag, 100, 10_500));
-        assert!(w.admit(Command::AddTag, 100, 10_500), "per endpoint");
+        assert!(!w.admit(EndpointId::AllMemberPushGetTag, 100, 10_500));
+        assert!(
+            w.admit(EndpointId::AllMemberPushAddTag, 100, 10_500),
+            "per endpoint"
+        );
         // The first call (10_000) leaves the window at 11_000.
-        assert!(w.admit(Command::GetTag, 100, 11_000));
-        assert!(!w.admit(Command::GetTag, 100, 11_000));
+        assert!(w.admit(EndpointId::AllMemberPushGetTag, 100, 11_000));
+        assert!(!w.admit(EndpointId::AllMemberPushGetTag, 100, 11_000));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde::{Deserialize, Serialize};
-use tim_core::{Command, SecretKey, Signer, UserSig, usersig};
+use tim_core::{EndpointId, SecretKey, Signer, UserSig, usersig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -78,7 +78,7 @@ impl Emulator {
         config: Config,
         on_ready: impl FnOnce(&EmulatorHandle),
     ) -> Result<(), StartError> {
-        let emu = Emulator::builder().config(config).start().await?;
+        let emu = Emulator::builder().with_config(config).start().await?;
         on_ready(&emu);
         emu.run_until(shutdown_signal()).await;
         Ok(())
@@ -96,7 +96,7 @@ pub struct EmulatorBuilder {
 impl EmulatorBuilder {
     /// Starts from `config` (what `tim emulator serve` builds from its flags).
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
+    pub fn with_config(mut self, config: Config) -> Self {
         self.config = config;
         self.admins_set = true;
         self
@@ -104,35 +104,35 @@ impl EmulatorBuilder {
 
     /// Listens on `addr` instead of `127.0.0.1:0`.
     #[must_use]
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
+    pub fn with_bind(mut self, addr: SocketAddr) -> Self {
         self.config.bind = addr;
         self
     }
 
     /// Listens on this port of 127.0.0.1 (0: any free port).
     #[must_use]
-    pub fn port(mut self, port: u16) -> Self {
+    pub fn with_port(mut self, port: u16) -> Self {
         self.config.bind.set_port(port);
         self
     }
 
     /// The app's SDKAppID.
     #[must_use]
-    pub fn sdkappid(mut self, sdkappid: u64) -> Self {
+    pub fn with_sdkappid(mut self, sdkappid: u64) -> Self {
         self.config.sdkappid = sdkappid;
         self
     }
 
     /// The app's secret key.
     #[must_use]
-    pub fn key(mut self, key: SecretKey) -> Self {
+    pub fn with_key(mut self, key: SecretKey) -> Self {
         self.config.key = key;
         self
     }
 
     /// Adds an admin account. The first call replaces the default `administrator`.
     #[must_use]
-    pub fn admin(mut self, identifier: impl Into<String>) -> Self {
+    pub fn with_admin(mut self, identifier: impl Into<String>) -> Self {
         if !self.admins_set {
             self.config.admins.clear();
             self.admins_set = true;
@@ -143,63 +143,63 @@ impl EmulatorBuilder {
 
     /// Turns the documented rate limits on (default) or off.
     #[must_use]
-    pub fn rate_limits(mut self, on: bool) -> Self {
+    pub fn with_rate_limits(mut self, on: bool) -> Self {
         self.config.rate_limits = on;
         self
     }
 
     /// Pushes allowed per day when rate limits are on (default 100).
     #[must_use]
-    pub fn daily_push_quota(mut self, quota: u32) -> Self {
+    pub fn with_daily_push_quota(mut self, quota: u32) -> Self {
         self.config.daily_push_quota = quota;
         self
     }
 
     /// How long a repeated `MsgRandom` names the same push task (default 1 s; zero: never).
     #[must_use]
-    pub fn push_dedup_window(mut self, window: Duration) -> Self {
+    pub fn with_push_dedup_window(mut self, window: Duration) -> Self {
         self.config.push_dedup_window = window;
         self
     }
 
     /// Keeps the state in `path` across restarts.
     #[must_use]
-    pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+    pub fn with_state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.config.state_file = Some(path.into());
         self
     }
 
     /// Injects a fault into a fraction of the API calls.
     #[must_use]
-    pub fn fault(mut self, spec: FaultSpec) -> Self {
+    pub fn with_fault(mut self, spec: FaultSpec) -> Self {
         self.config.faults.push(spec);
         self
     }
 
     /// Delays every API call by `latency`.
     #[must_use]
-    pub fn latency(mut self, latency: Duration) -> Self {
+    pub fn with_latency(mut self, latency: Duration) -> Self {
         self.config.latency = latency;
         self
     }
 
     /// How long a [`FaultKind::Delay`] holds a call (default 2 s).
     #[must_use]
-    pub fn fault_delay(mut self, delay: Duration) -> Self {
+    pub fn with_fault_delay(mut self, delay: Duration) -> Self {
         self.config.fault_delay = delay;
         self
     }
 
     /// Seeds the random source (faults, TaskId node).
     #[must_use]
-    pub fn seed(mut self, seed: u64) -> Self {
+    pub fn with_seed(mut self, seed: u64) -> Self {
         self.config.seed = seed;
         self
     }
 
     /// Accounts that exist from the start.
     #[must_use]
-    pub fn accounts(mut self, accounts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn with_accounts(mut self, accounts: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.config
             .accounts
             .extend(accounts.into_iter().map(Into::into));
@@ -208,7 +208,7 @@ impl EmulatorBuilder {
 
     /// Uses `clock` instead of the system clock (e.g. a [`ManualClock`](crate::ManualClock)).
     #[must_use]
-    pub fn clock(mut self, clock: impl Clock) -> Self {
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Arc::new(clock));
         self
     }
@@ -662,10 +662,7 @@ async fn respond(
     let params = crate::api::QueryParams::parse(query.as_deref().unwrap_or(""));
     record.identifier = params.get("identifier").map(str::to_owned);
     record.random = params.get("random").map(str::to_owned);
-    record.command = path
-        .strip_prefix("/v4/all_member_push/")
-        .and_then(Command::from_command)
-        .map(|c| c.command().to_owned());
+    record.command = EndpointId::from_path(path).map(|c| c.command().to_owned());
     let Ok(body) = body else {
         let code = tim_core::ErrorCode::BodyTooLarge.code();
         record.error_code = Some(code);

@@ -10,12 +10,12 @@
 //! over reqwest; switch by changing the dependency and the crate name.
 //!
 //! ```no_run
-//! use tim_hyper::{Client, endpoints::GetTagRequest};
+//! use tim_hyper::{Client, all_member_push::GetTagRequest};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // TIM_SDKAPPID, TIM_SECRET_KEY (or TIM_USERSIG), TIM_IDENTIFIER, TIM_REGION, TIM_ENDPOINT
 //! let client = Client::from_env()?;
-//! let answer = client.get_tag(GetTagRequest::new(["user1", "user2"])).await?;
+//! let answer = client.all_member_push().get_tag(GetTagRequest::new(["user1", "user2"])).await?;
 //! for user in answer.user_tags {
 //!     println!("{}: {:?}", user.to_account, user.tags);
 //! }
@@ -43,8 +43,8 @@ pub use tim_core::*;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tim_hyper::BuildError> {
 /// let client = tim_hyper::Client::builder()
-///     .sdkappid(1400000000)
-///     .secret_key("your-secret-key")
+///     .with_sdkappid(1400000000)
+///     .with_secret_key("your-secret-key")
 ///     .build()?;
 /// assert_eq!(client.base_url().as_str(), "https://console.tim.qq.com");
 /// # Ok(()) }

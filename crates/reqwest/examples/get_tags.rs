@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = client.get_tag_batch(accounts).await;
+    let report = client.all_member_push().get_tag_batch(accounts).await;
     for user in report.merged.iter().flat_map(|m| &m.user_tags) {
         println!("{}: {}", user.to_account, user.tags.join(", "));
     }

@@ -22,9 +22,9 @@ impl Emu {
             .unwrap();
         let handle = runtime.block_on(async {
             tim_emulator::Emulator::builder()
-                .sdkappid(SDKAPPID)
-                .key(tim_core::SecretKey::new(KEY))
-                .rate_limits(rate_limits)
+                .with_sdkappid(SDKAPPID)
+                .with_key(tim_core::SecretKey::new(KEY))
+                .with_rate_limits(rate_limits)
                 .start()
                 .await
                 .unwrap()

@@ -13,7 +13,9 @@ const BODY: &str = r#"{"To_Account":["u1"]}"#;
 
 async fn api() -> Api {
     Api::start_with_clock(
-        Emulator::builder().admin("administrator").admin("ops team"),
+        Emulator::builder()
+            .with_admin("administrator")
+            .with_admin("ops team"),
         manual_clock(),
     )
     .await
@@ -235,7 +237,7 @@ async fn every_endpoint_requires_an_admin() {
     let api = api().await;
     let sig = api.sig_for("bob");
     let query = q(&api.sdkappid.to_string(), "bob", &sig, "1", "json");
-    for command in tim_core::Command::ALL {
+    for command in tim_core::EndpointId::ALL {
         let v = api.post_bytes(command.command(), &query, "{}").await;
         assert_eq!(code(&v), 90009, "{command}: {v}");
     }

@@ -13,7 +13,7 @@ const USERS: [&str; 4] = ["shared1", "shared2", "shared3", "shared4"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_add_and_remove_lose_nothing() {
-    let api = Arc::new(Api::start(Emulator::builder().rate_limits(false)).await);
+    let api = Arc::new(Api::start(Emulator::builder().with_rate_limits(false)).await);
     api.ok("im_set_attr_name", json!({"AttrNames": {"0": "a0", "1": "a1", "2": "a2", "3": "a3", "4": "a4", "5": "a5", "6": "a6", "7": "a7"}})).await;
     let mut tasks = Vec::new();
     for w in 0..WRITERS {

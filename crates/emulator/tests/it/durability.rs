@@ -150,7 +150,9 @@ async fn graceful_restart_keeps_state_and_push_rules() {
     let state = dir.join("state.jsonl");
     let clock = crate::support::manual_clock();
     let api = Api::start_with_clock(
-        Emulator::builder().state_file(&state).daily_push_quota(1),
+        Emulator::builder()
+            .with_state_file(&state)
+            .with_daily_push_quota(1),
         clock.clone(),
     )
     .await;
@@ -165,7 +167,9 @@ async fn graceful_restart_keeps_state_and_push_rules() {
     emu.expect("emulator").shutdown().await;
 
     let api = Api::start_with_clock(
-        Emulator::builder().state_file(&state).daily_push_quota(1),
+        Emulator::builder()
+            .with_state_file(&state)
+            .with_daily_push_quota(1),
         clock.clone(),
     )
     .await;
@@ -199,7 +203,7 @@ async fn a_corrupt_state_file_refuses_to_start() {
     )
     .unwrap();
     let err = Emulator::builder()
-        .state_file(&state)
+        .with_state_file(&state)
         .start()
         .await
         .unwrap_err();

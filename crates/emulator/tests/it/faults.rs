@@ -15,7 +15,7 @@ fn add(tag: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn internal_error_is_not_applied() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::InternalError);
     let v = api.fails("im_add_tag", add("lost"), 91000).await;
     assert_eq!(v["ActionStatus"], "FAIL");
@@ -30,7 +30,7 @@ async fn internal_error_is_not_applied() {
 
 #[tokio::test]
 async fn bad_gateway_is_502_html_and_not_applied() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::BadGateway);
     let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
     let (status, headers, body) = api
@@ -51,7 +51,7 @@ async fn bad_gateway_is_502_html_and_not_applied() {
 
 #[tokio::test]
 async fn drop_after_apply_loses_the_acknowledgement_only() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::DropAfterApply);
     let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
     let err = api
@@ -71,7 +71,7 @@ async fn drop_after_apply_loses_the_acknowledgement_only() {
 
 #[tokio::test]
 async fn drop_after_apply_on_a_push_records_it() {
-    let api = Api::start(Emulator::builder().accounts(["u"])).await;
+    let api = Api::start(Emulator::builder().with_accounts(["u"])).await;
     api.emu().inject_fault(FaultKind::DropAfterApply);
     let path = format!("/v4/all_member_push/im_push?{}", api.query());
     let body = json!({"MsgRandom": 5, "MsgBody": crate::support::text("maybe")}).to_string();
@@ -87,9 +87,9 @@ async fn drop_after_apply_on_a_push_records_it() {
 async fn delay_and_latency_hold_calls() {
     let api = Api::start(
         Emulator::builder()
-            .rate_limits(false)
-            .latency(Duration::from_millis(50))
-            .fault_delay(Duration::from_millis(300)),
+            .with_rate_limits(false)
+            .with_latency(Duration::from_millis(50))
+            .with_fault_delay(Duration::from_millis(300)),
     )
     .await;
     let t = Instant::now();
@@ -108,10 +108,10 @@ async fn delay_and_latency_hold_calls() {
 async fn fault_sequence(seed: u64, n: usize) -> Vec<Option<FaultKind>> {
     let api = Api::start(
         Emulator::builder()
-            .rate_limits(false)
-            .seed(seed)
-            .fault("internal-error=0.3".parse::<FaultSpec>().unwrap())
-            .fault("bad-gateway=20%".parse::<FaultSpec>().unwrap()),
+            .with_rate_limits(false)
+            .with_seed(seed)
+            .with_fault("internal-error=0.3".parse::<FaultSpec>().unwrap())
+            .with_fault("bad-gateway=20%".parse::<FaultSpec>().unwrap()),
     )
     .await;
     let mut outcomes = Vec::new();
@@ -168,7 +168,7 @@ async fn fault_rates_are_seeded_and_reproducible() {
 
 #[tokio::test]
 async fn truncated_body_is_applied_and_cut_short() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::TruncatedBody);
     let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
     let (status, headers, body) = api
@@ -193,7 +193,7 @@ async fn truncated_body_is_applied_and_cut_short() {
 
 #[tokio::test]
 async fn truncated_body_on_a_push_records_it() {
-    let api = Api::start(Emulator::builder().accounts(["u"])).await;
+    let api = Api::start(Emulator::builder().with_accounts(["u"])).await;
     api.emu().inject_fault(FaultKind::TruncatedBody);
     let path = format!("/v4/all_member_push/im_push?{}", api.query());
     let body = json!({"MsgRandom": 6, "MsgBody": crate::support::text("maybe")}).to_string();
@@ -209,7 +209,7 @@ async fn truncated_body_on_a_push_records_it() {
 
 #[tokio::test]
 async fn non_json_is_an_html_page_and_not_applied() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     api.emu().inject_fault(FaultKind::NonJson);
     let path = format!("/v4/all_member_push/im_add_tag?{}", api.query());
     let (status, headers, body) = api
@@ -228,7 +228,7 @@ async fn non_json_is_an_html_page_and_not_applied() {
 
 #[tokio::test]
 async fn forced_60007_and_70001_are_not_applied() {
-    let api = Api::start(Emulator::builder().accounts(["u"])).await;
+    let api = Api::start(Emulator::builder().with_accounts(["u"])).await;
     api.emu().inject_fault(FaultKind::RateLimited);
     api.emu().inject_fault(FaultKind::UsersigExpired);
     api.fails("im_add_tag", add("lost"), 60007).await;
@@ -282,8 +282,8 @@ fn every_kind_has_a_command_line_name_and_a_serde_name() {
 async fn a_delayed_call_is_applied_and_logged_after_the_client_gives_up() {
     let api = Api::start(
         Emulator::builder()
-            .rate_limits(false)
-            .fault_delay(Duration::from_millis(300)),
+            .with_rate_limits(false)
+            .with_fault_delay(Duration::from_millis(300)),
     )
     .await;
     api.emu().inject_fault(FaultKind::Delay);

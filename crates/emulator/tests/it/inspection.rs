@@ -10,8 +10,8 @@ use crate::support::{Api, text};
 async fn state_and_pushes_views_match_the_handle() {
     let api = Api::start(
         Emulator::builder()
-            .rate_limits(false)
-            .accounts(["imported"]),
+            .with_rate_limits(false)
+            .with_accounts(["imported"]),
     )
     .await;
     api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex"}}))
@@ -55,7 +55,7 @@ async fn state_and_pushes_views_match_the_handle() {
 
 #[tokio::test]
 async fn request_log_never_holds_the_usersig() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     let query = api.query();
     let sig = api.sig_for("administrator");
     api.post_bytes("im_get_tag", &query, r#"{"To_Account":["u"]}"#)

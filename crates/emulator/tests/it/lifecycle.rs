@@ -34,8 +34,8 @@ async fn shutdown_and_drop_close_the_port() {
 #[tokio::test]
 async fn bad_configurations_do_not_start() {
     let err = Emulator::builder()
-        .fault("internal-error=0.6".parse().unwrap())
-        .fault("bad-gateway=0.6".parse().unwrap())
+        .with_fault("internal-error=0.6".parse().unwrap())
+        .with_fault("bad-gateway=0.6".parse().unwrap())
         .start()
         .await
         .unwrap_err();
@@ -45,7 +45,7 @@ async fn bad_configurations_do_not_start() {
     );
     let taken = Emulator::builder().start().await.unwrap();
     let err = Emulator::builder()
-        .bind(taken.addr())
+        .with_bind(taken.addr())
         .start()
         .await
         .unwrap_err();
@@ -62,10 +62,10 @@ fn handles_can_be_shared_across_tasks() {
 #[tokio::test]
 async fn builder_settings_are_used() {
     let emu = Emulator::builder()
-        .sdkappid(1_400_123_456)
-        .key(tim_core::SecretKey::new("k"))
-        .admin("root")
-        .admin("ops")
+        .with_sdkappid(1_400_123_456)
+        .with_key(tim_core::SecretKey::new("k"))
+        .with_admin("root")
+        .with_admin("ops")
         .start()
         .await
         .unwrap();
@@ -84,7 +84,7 @@ async fn builder_settings_are_used() {
 
 #[tokio::test]
 async fn oversized_bodies_get_93000() {
-    let api = Api::start(Emulator::builder().rate_limits(false)).await;
+    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     let huge = format!("{{\"To_Account\":[\"{}\"]}}", "x".repeat(1024 * 1024));
     let v = api.post_bytes("im_get_tag", &api.query(), huge).await;
     assert_eq!(code(&v), 93000, "{v}");

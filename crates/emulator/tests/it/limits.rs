@@ -61,7 +61,8 @@ async fn pushes_must_be_more_than_one_second_apart() {
 async fn daily_push_quota_resets_at_beijing_midnight() {
     // 2024-06-01 15:59:50 UTC = 23:59:50 Beijing.
     let clock = tim_emulator::ManualClock::new(1_717_257_590_000);
-    let api = Api::start_with_clock(Emulator::builder().daily_push_quota(3), clock.clone()).await;
+    let api =
+        Api::start_with_clock(Emulator::builder().with_daily_push_quota(3), clock.clone()).await;
     for i in 0..3 {
         api.ok("im_push", json!({"MsgRandom": i, "MsgBody": text("q")}))
             .await;
@@ -93,7 +94,9 @@ async fn daily_push_quota_resets_at_beijing_midnight() {
 async fn rate_limits_can_be_turned_off() {
     let clock = manual_clock();
     let api = Api::start_with_clock(
-        Emulator::builder().rate_limits(false).daily_push_quota(1),
+        Emulator::builder()
+            .with_rate_limits(false)
+            .with_daily_push_quota(1),
         clock,
     )
     .await;

@@ -58,8 +58,8 @@ fn mutate(v: &mut Value, rng: &mut fastrand::Rng) {
 async fn mutated_samples_always_get_an_envelope() {
     let api = Api::start(
         Emulator::builder()
-            .rate_limits(false)
-            .push_dedup_window(std::time::Duration::ZERO),
+            .with_rate_limits(false)
+            .with_push_dedup_window(std::time::Duration::ZERO),
     )
     .await;
     api.ok(
@@ -67,23 +67,15 @@ async fn mutated_samples_always_get_an_envelope() {
         json!({"AttrNames": {"0": "sex", "1": "city"}}),
     )
     .await;
-    let spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../spec/all_member_push.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let spec = crate::support::spec();
     let mut rng = fastrand::Rng::with_seed(0x7117);
     let mut codes = std::collections::BTreeSet::new();
-    for endpoint in spec["endpoints"].as_array().unwrap() {
-        let command = endpoint["command"].as_str().unwrap();
-        let samples: Vec<Value> = endpoint["samples"]
-            .as_array()
-            .unwrap()
+    for endpoint in spec.endpoints() {
+        let command = &format!("{}/{}", endpoint.service, endpoint.command);
+        let samples: Vec<Value> = endpoint
+            .samples
             .iter()
-            .filter_map(|s| s.get("request").cloned())
+            .filter_map(|s| s.request.clone())
             .collect();
         for round in 0..40 {
             let mut body = samples[round % samples.len()].clone();

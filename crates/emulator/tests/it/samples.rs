@@ -1,22 +1,12 @@
-//! The documentation's sample requests (from `spec/all_member_push.json`) sent to the
-//! emulator: each answer must equal the documented answer (the TaskId aside), and is
-//! snapshotted.
+//! The documentation's sample requests (from `spec/`) sent to the emulator: each answer must
+//! equal the documented answer (the TaskId aside), and is snapshotted.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tim_emulator::Emulator;
 
-use crate::support::{Api, manual_clock};
-
-fn spec() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../spec/all_member_push.json"
-    );
-    let text = std::fs::read_to_string(path).expect("spec/all_member_push.json");
-    serde_json::from_str(&text).expect("spec is JSON")
-}
+use crate::support::{Api, manual_clock, spec};
 
 /// Puts the state the documented answer of `command` describes.
 async fn set_up(api: &Api, command: &str) {
@@ -86,33 +76,36 @@ async fn provoke(api: &Api, command: &str, name: &str) -> Value {
 async fn documented_samples_get_the_documented_answers() {
     let spec = spec();
     let mut checked = Vec::new();
-    for endpoint in spec["endpoints"].as_array().expect("endpoints") {
-        let command = endpoint["command"].as_str().expect("command");
+    let mut expected_samples = 0;
+    for endpoint in spec.endpoints() {
+        let command = endpoint.command.as_str();
+        let path = format!("{}/{command}", endpoint.service);
         let emulated = tim_emulator::EMULATED_COMMANDS
             .iter()
-            .any(|c| c.command() == command);
+            .any(|c| c.service() == endpoint.service && c.command() == command);
         if !emulated {
-            // A sibling endpoint added to the spec but not (yet) to the emulator.
-            eprintln!("{command}: not emulated, samples skipped");
+            // An endpoint added to the spec but not (yet) to the emulator.
+            eprintln!("{path}: not emulated, samples skipped");
             continue;
         }
+        expected_samples += endpoint.samples.len();
         let clock = manual_clock();
         let api = Api::start_with_clock(
             Emulator::builder()
-                .seed(1)
-                .accounts(["xiaojun012", "xiaojun013"]),
+                .with_seed(1)
+                .with_accounts(["xiaojun012", "xiaojun013"]),
             clock.clone(),
         )
         .await;
         set_up(&api, command).await;
-        for sample in endpoint["samples"].as_array().into_iter().flatten() {
-            let name = sample["name"].as_str().expect("sample name");
+        for sample in &endpoint.samples {
+            let name = sample.name.as_str();
             clock.advance(Duration::from_secs(2));
-            let answer = match sample.get("request") {
-                Some(request) => api.call(command, request.clone()).await,
+            let answer = match &sample.request {
+                Some(request) => api.call(&path, request.clone()).await,
                 None => provoke(&api, command, name).await,
             };
-            let mut expected = sample["response"].clone();
+            let mut expected = sample.response.clone();
             if expected.get("TaskId").is_some() {
                 let task_id = answer["TaskId"].as_str().expect("TaskId answered");
                 let parts: Vec<&str> = task_id.split('_').collect();
@@ -121,20 +114,16 @@ async fn documented_samples_get_the_documented_answers() {
                 expected["TaskId"] = json!(task_id);
             }
             assert_eq!(answer, expected, "{command} sample {name}");
-            let snapshot = format!("{command}__{name}");
+            let snapshot = format!("{}__{command}__{name}", endpoint.service);
             insta::assert_json_snapshot!(snapshot.clone(), answer);
             checked.push(format!("it__samples__{snapshot}.snap"));
         }
     }
+    assert!(!tim_emulator::EMULATED_COMMANDS.is_empty());
     assert_eq!(
-        tim_emulator::EMULATED_COMMANDS.len(),
-        10,
-        "the ten documented commands are emulated"
-    );
-    assert!(
-        checked.len() >= 14,
-        "only {} samples checked",
-        checked.len()
+        checked.len(),
+        expected_samples,
+        "every sample of every emulated endpoint is checked"
     );
     // A sample removed from the spec must take its snapshot with it.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/snapshots");

@@ -44,7 +44,7 @@ impl Api {
     /// Starts an emulator from `builder` with `clock`.
     pub(crate) async fn start_with_clock(builder: EmulatorBuilder, clock: ManualClock) -> Api {
         let emu = builder
-            .clock(clock.clone())
+            .with_clock(clock.clone())
             .start()
             .await
             .expect("emulator starts");
@@ -144,7 +144,8 @@ impl Api {
             .map_err(|_| "timed out".to_owned())?
     }
 
-    /// POSTs raw bytes to `command` with the given query; answers the envelope (HTTP 200 asserted).
+    /// POSTs raw bytes to `command` (`service/command`, or a bare push-family command) with the
+    /// given query; answers the envelope (HTTP 200 asserted).
     pub(crate) async fn post_bytes(
         &self,
         command: &str,
@@ -154,7 +155,11 @@ impl Api {
         let (status, _, bytes) = self
             .raw(
                 Method::POST,
-                &format!("/v4/all_member_push/{command}?{query}"),
+                &if command.contains('/') {
+                    format!("/v4/{command}?{query}")
+                } else {
+                    format!("/v4/all_member_push/{command}?{query}")
+                },
                 body,
             )
             .await
@@ -245,4 +250,10 @@ pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The spec, through the same typed model the code generator reads.
+pub(crate) fn spec() -> tim_spec::Model {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    tim_spec::load(root).unwrap_or_else(|e| panic!("spec/ is valid:\n{}", e.join("\n")))
 }
