@@ -9,12 +9,11 @@ use std::fmt::Write as _;
 
 use tim_cli::bulk_input::{Lines, parse_line};
 use tim_core::ErrorKind;
-use tim_core::all_member_push::{
-    AddTag, GetAttr, GetTag, RemoveAllTags, RemoveAttr, RemoveTag, SetAttr,
-};
 use tim_core::http::StatusCode;
 use tim_core::usersig::{self, VerifyError};
-use tim_core::{Batch, Endpoint, EndpointId, EndpointVisitor, SecretKey, Validate, decode};
+use tim_core::{
+    Batch, BatchVisitor, Endpoint, EndpointId, EndpointVisitor, SecretKey, Validate, decode,
+};
 
 /// A target's check: panics when a property does not hold for the input.
 pub type Check = fn(&[u8]);
@@ -220,27 +219,22 @@ pub fn check_bulk_line(data: &[u8]) {
     while let Ok(Some((n, raw))) = lines.next_line() {
         count += 1;
         assert_eq!(n, count, "lines are numbered from 1");
-        check_line::<GetAttr>(n, raw);
-        check_line::<SetAttr>(n, raw);
-        check_line::<RemoveAttr>(n, raw);
-        check_line::<GetTag>(n, raw);
-        check_line::<AddTag>(n, raw);
-        check_line::<RemoveTag>(n, raw);
-        check_line::<RemoveAllTags>(n, raw);
+        // Every batch endpoint of the registry.
+        for id in EndpointId::ALL {
+            let _ = id.visit_batch(CheckLine(n, raw));
+        }
     }
 }
 
-/// The batch endpoints [`check_bulk_line`] covers; a test checks that this is every endpoint
-/// with a batch list.
-pub const BATCH_COMMANDS: &[&str] = &[
-    GetAttr::INFO.command,
-    SetAttr::INFO.command,
-    RemoveAttr::INFO.command,
-    GetTag::INFO.command,
-    AddTag::INFO.command,
-    RemoveTag::INFO.command,
-    RemoveAllTags::INFO.command,
-];
+/// Runs [`check_line`] for one batch endpoint chosen at run time.
+struct CheckLine<'a>(u64, &'a [u8]);
+
+impl BatchVisitor for CheckLine<'_> {
+    type Output = ();
+    fn visit<E: Batch>(self) {
+        check_line::<E>(self.0, self.1);
+    }
+}
 
 fn check_line<E: Batch>(n: u64, raw: &[u8]) {
     let command = E::INFO.command;

@@ -58,7 +58,7 @@ fn write_input(path: &Path, prefix: &str, lines: usize) {
 }
 
 /// The numbers of tim's bulk summary line:
-/// `tim: im_add_tag: N items, N calls in S s (R calls/s, P% of the documented 100 calls/s), N failed items, N bad lines, peak memory M MiB`.
+/// `tim: all_member_push/im_add_tag: N items, N calls in S s (R calls/s, P% of the documented 100 calls/s), N failed items, N bad lines, peak memory M MiB`.
 #[derive(Debug, Default)]
 struct Summary {
     items: u64,
@@ -106,7 +106,7 @@ fn number_after<T: std::str::FromStr>(text: &str, marker: &str) -> Option<T> {
 fn parse_summary(stderr: &str) -> Option<Summary> {
     let line = stderr
         .lines()
-        .find(|l| l.starts_with("tim: im_add_tag: "))?;
+        .find(|l| l.starts_with("tim: all_member_push/im_add_tag: "))?;
     Some(Summary {
         items: number_before(line, " items,")?,
         calls: number_before(line, " calls in ")?,

@@ -108,17 +108,33 @@ pub(crate) enum Command {
     /// request and its documented limits before sending; fields the spec does not know are sent
     /// as they are, with a warning. Prints the answer as JSON.
     #[command(arg_required_else_help = true)]
-    Call {
-        /// Print one line per endpoint (`v4/<service>/<command>`, rate, batch size,
-        /// idempotent) and exit.
-        #[arg(long, conflicts_with_all = ["api", "body"])]
-        list: bool,
-        /// `<service>/<command>`, or a command that only one service has.
-        #[arg(required_unless_present = "list", value_name = "ENDPOINT")]
-        api: Option<String>,
-        /// The body as JSON text, `-` for standard input, or `@FILE`. Default: `{}`.
-        body: Option<String>,
-    },
+    Call(CallArgs),
+    #[command(flatten)]
+    Family(FamilyCmd),
+    /// Run the local emulator of the API.
+    #[command(subcommand)]
+    Emulator(EmulatorCmd),
+    /// A tour of every endpoint against an emulator started in-process.
+    Demo,
+}
+
+/// `tim call`.
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// Print one line per endpoint (`v4/<service>/<command>`, rate, batch size, idempotent)
+    /// and exit.
+    #[arg(long, conflicts_with_all = ["api", "body"])]
+    pub(crate) list: bool,
+    /// `<service>/<command>`, or a command that only one service has.
+    #[arg(required_unless_present = "list", value_name = "ENDPOINT")]
+    pub(crate) api: Option<String>,
+    /// The body as JSON text, `-` for standard input, or `@FILE`. Default: `{}`.
+    pub(crate) body: Option<String>,
+}
+
+/// The typed commands of the API families: each needs a client.
+#[derive(Debug, Subcommand)]
+pub(crate) enum FamilyCmd {
     /// User tags: get, add, remove, clear.
     #[command(subcommand)]
     Tags(TagsCmd),
@@ -127,11 +143,6 @@ pub(crate) enum Command {
     Attrs(AttrsCmd),
     /// Push a text message to everyone, or to users chosen by tags or attributes.
     Push(PushArgs),
-    /// Run the local emulator of the API.
-    #[command(subcommand)]
-    Emulator(EmulatorCmd),
-    /// A tour of every endpoint against an emulator started in-process.
-    Demo,
 }
 
 #[derive(Debug, Subcommand)]

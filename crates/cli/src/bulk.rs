@@ -196,7 +196,7 @@ pub(crate) async fn run<E: Batch, T: Transport>(
     };
     let mut checkpoint = match &bulk.checkpoint {
         Some(p) => Some(
-            Checkpoint::open(p, E::INFO.command, &path.display().to_string())
+            Checkpoint::open(p, &E::INFO.id.to_string(), &path.display().to_string())
                 .map_err(|e| Failure::Usage(e.to_string()))?,
         ),
         None => None,
@@ -396,7 +396,7 @@ pub(crate) async fn run<E: Batch, T: Transport>(
             .unwrap_or_default();
         eprintln!(
             "tim: {}: {} items, {} calls in {secs:.1} s ({rate:.1} calls/s{share}){skipped}, {} failed items, {} bad lines{memory}",
-            E::INFO.command,
+            E::INFO.id,
             tally.items,
             tally.calls,
             tally.failed_items,

@@ -21,7 +21,7 @@ mod demo;
 mod json_paths;
 mod serve;
 
-use args::{Cli, Command, EmulatorCmd, Global, TransportKind, UsersigCmd};
+use args::{Cli, Command, EmulatorCmd, FamilyCmd, Global, TransportKind, UsersigCmd};
 use tim_core::{MakeTransport, Transport};
 
 /// How a command ended; each maps to a documented exit code.
@@ -146,38 +146,38 @@ fn usersig_cmd(g: &Global, cmd: &UsersigCmd) -> Result<(), Failure> {
     }
 }
 
-/// Runs an API command with transport `T`.
-async fn api<T: Transport + MakeTransport>(cli: &Cli) -> Result<(), Failure> {
-    let g = &cli.global;
-    match &cli.command {
-        Command::Call {
-            api: Some(name),
-            body,
-            ..
-        } => {
-            let id = commands::resolve_endpoint(name)?;
-            let client = client::build::<T>(g, None)?;
-            commands::call(&client, id, body.as_deref()).await
-        }
-        Command::Call { api: None, .. } => Err(Failure::Usage(
+/// `tim call ENDPOINT [BODY]` with transport `T`.
+async fn call<T: Transport + MakeTransport>(
+    g: &Global,
+    args: &args::CallArgs,
+) -> Result<(), Failure> {
+    let Some(name) = &args.api else {
+        return Err(Failure::Usage(
             "name an endpoint (`tim call --list` shows them)".into(),
-        )),
-        Command::Tags(cmd) => {
+        ));
+    };
+    let id = commands::resolve_endpoint(name)?;
+    let client = client::build::<T>(g, None)?;
+    commands::call(&client, id, args.body.as_deref()).await
+}
+
+/// A typed command of an API family with transport `T`.
+async fn family<T: Transport + MakeTransport>(g: &Global, cmd: &FamilyCmd) -> Result<(), Failure> {
+    match cmd {
+        FamilyCmd::Tags(cmd) => {
             let client = client::build::<T>(g, bulk_args_tags(cmd).max_rate)?
                 .with_batch_concurrency(usize::from(bulk_args_tags(cmd).concurrency));
             commands::tags(&client, cmd, g.quiet).await
         }
-        Command::Attrs(cmd) => {
+        FamilyCmd::Attrs(cmd) => {
             let max_rate = bulk_args_attrs(cmd).and_then(|b| b.max_rate);
             let client = client::build::<T>(g, max_rate)?;
             commands::attrs(&client, cmd, g.quiet).await
         }
-        Command::Push(args) => {
+        FamilyCmd::Push(args) => {
             let client = client::build::<T>(g, None)?;
             commands::push(&client, args).await
         }
-        Command::Demo => demo::run::<T>().await,
-        Command::Usersig(_) | Command::Emulator(_) => unreachable!("handled without a client"),
     }
 }
 
@@ -216,24 +216,40 @@ fn init_logging(g: &Global) {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     init_logging(&cli.global);
-    if let Command::Usersig(cmd) = &cli.command {
-        return usersig_cmd(&cli.global, cmd);
-    }
-    if let Command::Call { list: true, .. } = &cli.command {
-        commands::list_endpoints();
-        return Ok(());
+    let g = &cli.global;
+    // Commands that need no network run here; the others on a runtime below.
+    match &cli.command {
+        Command::Usersig(cmd) => return usersig_cmd(g, cmd),
+        Command::Call(args) if args.list => {
+            commands::list_endpoints();
+            return Ok(());
+        }
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Transport(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        if let Command::Emulator(EmulatorCmd::Serve(args)) = &cli.command {
-            return serve::run(&cli.global, args).await;
-        }
-        match cli.global.transport {
-            TransportKind::Reqwest => api::<tim_reqwest::ReqwestTransport>(&cli).await,
-            TransportKind::Hyper => api::<tim_hyper::HyperTransport>(&cli).await,
+        match (&cli.command, g.transport) {
+            (Command::Usersig(cmd), _) => usersig_cmd(g, cmd),
+            (Command::Emulator(EmulatorCmd::Serve(args)), _) => serve::run(g, args).await,
+            (Command::Call(args), TransportKind::Reqwest) => {
+                call::<tim_reqwest::ReqwestTransport>(g, args).await
+            }
+            (Command::Call(args), TransportKind::Hyper) => {
+                call::<tim_hyper::HyperTransport>(g, args).await
+            }
+            (Command::Family(cmd), TransportKind::Reqwest) => {
+                family::<tim_reqwest::ReqwestTransport>(g, cmd).await
+            }
+            (Command::Family(cmd), TransportKind::Hyper) => {
+                family::<tim_hyper::HyperTransport>(g, cmd).await
+            }
+            (Command::Demo, TransportKind::Reqwest) => {
+                demo::run::<tim_reqwest::ReqwestTransport>().await
+            }
+            (Command::Demo, TransportKind::Hyper) => demo::run::<tim_hyper::HyperTransport>().await,
         }
     })
 }

@@ -7,7 +7,7 @@ use std::pin::pin;
 use futures_util::{Stream, StreamExt as _, stream};
 
 use crate::client::Client;
-use crate::endpoint::Batch;
+use crate::endpoint::{Batch, ItemFailure};
 use crate::error::Error;
 use crate::transport::Transport;
 
@@ -20,6 +20,17 @@ pub struct ChunkOutcome<E: Batch> {
     pub items: Vec<E::Item>,
     /// The answer, or the error after retries.
     pub result: Result<E::Response, Error>,
+}
+
+impl<E: Batch> ChunkOutcome<E> {
+    /// The items an OK answer reports as failed ([`Batch::item_failures`]); empty when the
+    /// chunk failed as a whole (see `result`).
+    pub fn item_failures(&self) -> Vec<ItemFailure> {
+        match &self.result {
+            Ok(response) => E::item_failures(response),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 impl<E: Batch> fmt::Debug for ChunkOutcome<E> {
@@ -53,8 +64,8 @@ impl<E: Batch> fmt::Debug for FailedChunk<E> {
     }
 }
 
-/// What a batch did: the merged answers of the chunks that succeeded (in input order), and
-/// every chunk that failed with its items and error.
+/// What a batch did: the merged answers of the chunks that succeeded (in input order), every
+/// chunk that failed with its items and error, and every item an OK answer reported as failed.
 #[non_exhaustive]
 pub struct BatchReport<E: Batch> {
     /// The successful chunks' answers merged in input order ([`Batch::merge`]); `None` when no
@@ -62,6 +73,9 @@ pub struct BatchReport<E: Batch> {
     pub merged: Option<E::Response>,
     /// The chunks that failed, in input order.
     pub failed: Vec<FailedChunk<E>>,
+    /// Items that answers, OK as a whole, reported as failed (per-item result codes, failed
+    /// account lists), in input order of their chunks.
+    pub item_failures: Vec<ItemFailure>,
     /// Calls made (chunks), successful or not.
     pub calls: usize,
     /// Items seen.
@@ -73,6 +87,7 @@ impl<E: Batch> fmt::Debug for BatchReport<E> {
         f.debug_struct("BatchReport")
             .field("merged", &self.merged)
             .field("failed", &self.failed)
+            .field("item_failures", &self.item_failures)
             .field("calls", &self.calls)
             .field("items", &self.items)
             .finish()
@@ -84,6 +99,7 @@ impl<E: Batch> Default for BatchReport<E> {
         Self {
             merged: None,
             failed: Vec::new(),
+            item_failures: Vec::new(),
             calls: 0,
             items: 0,
         }
@@ -97,10 +113,13 @@ impl<E: Batch> BatchReport<E> {
         self.calls += 1;
         self.items += chunk.items.len();
         match chunk.result {
-            Ok(response) => match &mut self.merged {
-                Some(acc) => E::merge(acc, response),
-                None => self.merged = Some(response),
-            },
+            Ok(response) => {
+                self.item_failures.extend(E::item_failures(&response));
+                match &mut self.merged {
+                    Some(acc) => E::merge(acc, response),
+                    None => self.merged = Some(response),
+                }
+            }
             Err(error) => self.failed.push(FailedChunk {
                 index: chunk.index,
                 items: chunk.items,
@@ -109,14 +128,14 @@ impl<E: Batch> BatchReport<E> {
         }
     }
 
-    /// Whether every chunk succeeded.
+    /// Whether every chunk succeeded and no answer reported a failed item.
     pub fn is_complete(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() && self.item_failures.is_empty()
     }
 
-    /// How many items were in failed chunks.
+    /// How many items failed: those of failed chunks, and those OK answers reported as failed.
     pub fn failed_items(&self) -> usize {
-        self.failed.iter().map(|c| c.items.len()).sum()
+        self.failed.iter().map(|c| c.items.len()).sum::<usize>() + self.item_failures.len()
     }
 }
 
@@ -216,5 +235,162 @@ impl<T: Transport> Client<T> {
             report.add(outcome);
         }
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::endpoint::{ApiRequest, Endpoint, EndpointInfo};
+    use crate::envelope::{ActionStatus, Envelope};
+    use crate::generated::ErrorCode;
+    use crate::validate::{FieldPath, LimitError, Validate};
+    use crate::{TransportError, bytes::Bytes};
+
+    /// An endpoint whose OK answers report per-account results, as the generated code of such
+    /// an endpoint does (`batch.failures` in the spec).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    struct Check;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct CheckRequest {
+        #[serde(rename = "To_Account")]
+        to_account: Vec<String>,
+        #[serde(flatten)]
+        extra: BTreeMap<String, serde_json::Value>,
+    }
+
+    impl Validate for CheckRequest {
+        fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+            Ok(())
+        }
+    }
+
+    impl ApiRequest for CheckRequest {
+        type Endpoint = Check;
+        fn extra(&self) -> &BTreeMap<String, serde_json::Value> {
+            &self.extra
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct CheckItem {
+        #[serde(rename = "To_Account")]
+        to_account: String,
+        #[serde(rename = "ResultCode")]
+        result_code: i64,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    struct CheckResponse {
+        #[serde(rename = "ResultItem", default)]
+        result_item: Vec<CheckItem>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct CheckAnswer {
+        #[serde(rename = "ActionStatus")]
+        action_status: ActionStatus,
+        #[serde(rename = "ErrorCode", default)]
+        error_code: i64,
+        #[serde(rename = "ResultItem", default)]
+        result_item: Vec<CheckItem>,
+    }
+
+    impl Envelope for CheckAnswer {
+        fn action_status(&self) -> &ActionStatus {
+            &self.action_status
+        }
+        fn error_code(&self) -> i64 {
+            self.error_code
+        }
+        fn error_info(&self) -> &str {
+            ""
+        }
+    }
+
+    impl From<CheckAnswer> for CheckResponse {
+        fn from(a: CheckAnswer) -> Self {
+            Self {
+                result_item: a.result_item,
+            }
+        }
+    }
+
+    impl Endpoint for Check {
+        type Request = CheckRequest;
+        type Response = CheckResponse;
+        type Answer = CheckAnswer;
+        const INFO: &'static EndpointInfo = <crate::all_member_push::GetTag as Endpoint>::INFO;
+    }
+
+    impl Batch for Check {
+        type Item = String;
+        const MAX_ITEMS: usize = 2;
+        fn request_from_items(items: Vec<String>) -> CheckRequest {
+            CheckRequest {
+                to_account: items,
+                extra: BTreeMap::new(),
+            }
+        }
+        fn items(request: &CheckRequest) -> &[String] {
+            &request.to_account
+        }
+        fn merge(acc: &mut CheckResponse, next: CheckResponse) {
+            acc.result_item.extend(next.result_item);
+        }
+        fn item_failures(response: &CheckResponse) -> Vec<ItemFailure> {
+            response
+                .result_item
+                .iter()
+                .filter(|r| r.result_code != 0)
+                .map(|r| ItemFailure::new(r.to_account.clone(), Some(r.result_code.into()), ""))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn failed_items_inside_ok_answers_count_as_failures() {
+        // Accounts whose name starts with "x" fail with 70107 inside an OK answer.
+        let transport = |req: http::Request<Vec<u8>>| async move {
+            let asked: CheckRequest = serde_json::from_slice(req.body()).unwrap();
+            let items: Vec<serde_json::Value> = asked
+                .to_account
+                .iter()
+                .map(|a| {
+                    let code = if a.starts_with('x') { 70107 } else { 0 };
+                    serde_json::json!({"To_Account": a, "ResultCode": code})
+                })
+                .collect();
+            let body =
+                serde_json::json!({"ActionStatus": "OK", "ErrorCode": 0, "ResultItem": items});
+            Ok::<_, TransportError>(http::Response::new(Bytes::from(body.to_string())))
+        };
+        let client = Client::builder()
+            .with_sdkappid(1)
+            .with_secret_key("k")
+            .build_with(transport)
+            .unwrap();
+        let items = ["a", "x1", "b", "c", "x2"].map(String::from);
+        let report = futures_executor::block_on(client.batch::<Check, _>(items));
+        assert_eq!(report.calls, 3);
+        assert!(report.failed.is_empty(), "no chunk failed as a whole");
+        assert!(!report.is_complete(), "but two items did");
+        assert_eq!(report.failed_items(), 2);
+        let keys: Vec<&str> = report
+            .item_failures
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect();
+        assert_eq!(keys, ["x1", "x2"]);
+        assert_eq!(
+            report.item_failures[0].code,
+            Some(ErrorCode::AccountNotFound)
+        );
+        assert_eq!(report.merged.unwrap().result_item.len(), 5);
     }
 }

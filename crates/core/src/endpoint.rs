@@ -41,6 +41,13 @@ pub trait Endpoint: Copy + Default + Debug + Send + Sync + 'static {
     type Answer: DeserializeOwned + Envelope + Into<Self::Response> + Debug;
     /// What the spec says about the endpoint.
     const INFO: &'static EndpointInfo;
+
+    /// What one call with `request` costs against the endpoint's per-minute budget: 1, or the
+    /// length of the list the spec names (`rate.counted_by`, e.g. recipients).
+    fn cost(request: &Self::Request) -> u32 {
+        let _ = request;
+        1
+    }
 }
 
 /// A request body that knows its endpoint, so that [`Client::send`](crate::Client::send) needs
@@ -97,6 +104,10 @@ impl EndpointInfo {
 pub struct RateLimit {
     /// Calls per second.
     pub per_second: Option<u32>,
+    /// Units per minute: a call costs one, or the length of the `counted_by` list.
+    pub per_minute: Option<u32>,
+    /// Wire name of the request list a call costs against `per_minute` (e.g. recipients).
+    pub counted_by: Option<&'static str>,
     /// Calls per day.
     pub per_day: Option<u32>,
     /// Consecutive calls must be more than this apart.
@@ -135,6 +146,43 @@ pub trait Batch: Endpoint {
     fn items(request: &Self::Request) -> &[Self::Item];
     /// Appends the results of `next` (a later chunk) to `acc`.
     fn merge(acc: &mut Self::Response, next: Self::Response);
+    /// The items an answer that is OK as a whole reports as failed (per-item result codes,
+    /// lists of failed accounts), where the spec says the endpoint reports them. Empty for
+    /// endpoints that report none.
+    fn item_failures(response: &Self::Response) -> Vec<ItemFailure> {
+        let _ = response;
+        Vec::new()
+    }
+}
+
+/// One item that an answer, OK as a whole, reports as failed.
+///
+/// ```
+/// use tim_core::{ErrorCode, ItemFailure};
+/// let f = ItemFailure::new("alice", Some(ErrorCode::from(70107)), "not imported");
+/// assert_eq!(f.key, "alice");
+/// assert_eq!(f.code, Some(ErrorCode::AccountNotFound));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ItemFailure {
+    /// The item, as the answer names it (an account).
+    pub key: String,
+    /// Its result code, when the answer gives one.
+    pub code: Option<ErrorCode>,
+    /// Its result text, when the answer gives one.
+    pub info: String,
+}
+
+impl ItemFailure {
+    /// An item failure.
+    pub fn new(key: impl Into<String>, code: Option<ErrorCode>, info: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            code,
+            info: info.into(),
+        }
+    }
 }
 
 /// Something to do with an endpoint type chosen at run time, e.g. from a command name.
@@ -144,4 +192,13 @@ pub trait EndpointVisitor {
     type Output;
     /// Called with the endpoint type.
     fn visit<E: Endpoint>(self) -> Self::Output;
+}
+
+/// Something to do with a [`Batch`] endpoint type chosen at run time. See
+/// [`EndpointId::visit_batch`](crate::EndpointId::visit_batch).
+pub trait BatchVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Called with the endpoint's type.
+    fn visit<E: Batch>(self) -> Self::Output;
 }

@@ -55,7 +55,8 @@ pub use client::{BuildError, Client, ClientBuilder, DEFAULT_IDENTIFIER, env};
 pub use clock::{Clock, FastRandom, ManualClock, RandomSource, SeededRandom, SystemClock};
 pub use codec::{Auth, build_request, decode, encode_answer, encode_body, encode_success};
 pub use endpoint::{
-    ApiRequest, Batch, BatchInfo, Endpoint, EndpointInfo, EndpointVisitor, RateLimit,
+    ApiRequest, Batch, BatchInfo, BatchVisitor, Endpoint, EndpointInfo, EndpointVisitor,
+    ItemFailure, RateLimit,
 };
 pub use envelope::{ActionStatus, BareEnvelope, Envelope};
 pub use error::{ApiError, DecodeErrorKind, Error, ErrorKind, RetryClass, Sent, TransportError};

@@ -8,7 +8,7 @@
 //! transport's timer, with the time passed in (the core does no I/O and reads no clock), which
 //! is a few lines of arithmetic; governor answers "not yet" against its own clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -118,6 +118,11 @@ struct Lane {
     /// The send time handed out last.
     last: Option<Instant>,
     paused_until: Option<Instant>,
+    /// Per-minute budgets: the earliest time the next unit may go (even pacing) ...
+    next_unit: Option<Instant>,
+    /// ... and the units handed out within the last minute, oldest first (so that no sliding
+    /// minute ever holds more than the budget, whatever the cost of each call).
+    minute: VecDeque<(Instant, u32)>,
 }
 
 /// Hands out send times so that calls keep the configured [`RateLimits`]. Shared by every
@@ -151,6 +156,7 @@ pub struct RateLimiter {
 }
 
 const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
 /// Added to a minimum interval that must be strictly exceeded ("more than 1 s apart").
 const STRICTLY_MORE: Duration = Duration::from_millis(1);
 
@@ -184,12 +190,31 @@ impl RateLimiter {
     /// Reserves the earliest send time allowed for one call of `info` at `now`, and returns
     /// how long to wait until then (zero when the call may go at once).
     pub fn acquire(&self, info: &EndpointInfo, now: Instant) -> Duration {
+        self.acquire_cost(info, 1, now)
+    }
+
+    /// [`acquire`](RateLimiter::acquire) for a call that costs `cost` units of the endpoint's
+    /// per-minute budget (e.g. the recipients of a broadcast; see
+    /// [`Endpoint::cost`](crate::Endpoint::cost)). A per-minute budget is paced evenly too (one
+    /// unit every `(60 s + margin) / per_minute`), and no sliding minute holds more than the
+    /// budget; a call that costs more than the whole budget waits for an empty minute.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use tim_core::{Endpoint, RateLimiter, RateLimits, all_member_push::GetTag};
+    /// let limiter = RateLimiter::new(RateLimits::default().with_margin(Duration::ZERO));
+    /// // An endpoint without a per-minute budget: the cost does not matter.
+    /// let t0 = Instant::now();
+    /// assert_eq!(limiter.acquire_cost(GetTag::INFO, 500, t0), Duration::ZERO);
+    /// ```
+    pub fn acquire_cost(&self, info: &EndpointInfo, cost: u32, now: Instant) -> Duration {
         if !self.limits.enabled {
             return Duration::ZERO;
         }
         let spacing = self.spacing(info);
         let min_interval = self.min_interval(info);
-        if spacing.is_none() && min_interval.is_none() {
+        let per_minute = info.rate.per_minute.map(|n| n.max(1));
+        if spacing.is_none() && min_interval.is_none() && per_minute.is_none() {
             return Duration::ZERO;
         }
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
@@ -200,6 +225,27 @@ impl RateLimiter {
         }
         if let (Some(gap), Some(last)) = (min_interval, lane.last) {
             at = at.max(last + gap);
+        }
+        if let Some(budget) = per_minute {
+            let cost = cost.clamp(1, budget);
+            if let Some(next) = lane.next_unit {
+                at = at.max(next);
+            }
+            // Make room in the sliding minute that ends at the send time.
+            let window = MINUTE + self.limits.margin;
+            let mut used: u64 = lane.minute.iter().map(|(_, c)| u64::from(*c)).sum();
+            while used + u64::from(cost) > u64::from(budget) {
+                let Some((t, c)) = lane.minute.pop_front() else {
+                    break;
+                };
+                at = at.max(t + window);
+                used -= u64::from(c);
+            }
+            while lane.minute.front().is_some_and(|(t, _)| *t + window <= at) {
+                lane.minute.pop_front();
+            }
+            lane.minute.push_back((at, cost));
+            lane.next_unit = Some(at + window / budget * cost);
         }
         lane.last = Some(at);
         if let Some(s) = spacing {
@@ -253,6 +299,39 @@ mod tests {
         // ... and the pace is close to the ceiling: 1,000 calls in about 10 s.
         let last = times.last().unwrap().as_secs_f64();
         assert!((10.0..10.3).contains(&last), "{last}");
+    }
+
+    /// An endpoint documented at 12,000 units a minute, counted by recipients.
+    fn per_minute_info() -> EndpointInfo {
+        let mut info = *GetTag::INFO;
+        info.rate = crate::RateLimit {
+            per_minute: Some(12_000),
+            counted_by: Some("To_Account"),
+            ..crate::RateLimit::default()
+        };
+        info
+    }
+
+    #[test]
+    fn a_per_minute_budget_counted_by_recipients_holds_in_every_sliding_minute() {
+        let info = per_minute_info();
+        let l = RateLimiter::new(RateLimits::default());
+        let t0 = Instant::now();
+        // 100 broadcasts of 500 recipients: 50,000 units against 12,000 a minute.
+        let times: Vec<Duration> = (0..100).map(|_| l.acquire_cost(&info, 500, t0)).collect();
+        for (i, t) in times.iter().enumerate() {
+            let units: usize = times[i..].iter().filter(|u| **u < *t + MINUTE).count() * 500;
+            assert!(units <= 12_000, "{units} units within a minute of call {i}");
+        }
+        // Paced evenly (500 units every 2.5 s and a little), close to the budget: 50,000 units
+        // take a bit more than four minutes, not five.
+        assert!(times[1] - times[0] >= Duration::from_millis(2_500));
+        let last = times.last().unwrap().as_secs_f64();
+        assert!((247.5..252.0).contains(&last), "{last}");
+        // A call that costs more than the whole budget still goes, alone in its minute.
+        let l = RateLimiter::new(RateLimits::default());
+        assert_eq!(l.acquire_cost(&info, 50_000, t0), Duration::ZERO);
+        assert!(l.acquire_cost(&info, 1, t0) >= MINUTE);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The async client of tim-rs, the Rust SDK for Tencent Cloud Chat's server REST API
 //! (`v4/all_member_push/*`), over [hyper](https://docs.rs/hyper) 1: the hyper-util pooled
 //! client (HTTP/1.1 keep-alive) with hyper-rustls (the *ring* provider and the webpki root
-//! certificates; no OpenSSL), no gzip, no proxy, no redirects.
+//! certificates; no OpenSSL), no gzip, no proxy (`HTTP(S)_PROXY` is not read: `tim-reqwest`
+//! honours it), no redirects.
 //!
 //! Everything but moving bytes lives in [`tim_core`] (re-exported here): signing, retries,
 //! timeouts, rate limits, batches, decoding, tracing. `tim-reqwest` offers the very same API
@@ -23,6 +24,14 @@
 //! ```
 //!
 //! The client needs a Tokio runtime with the time driver enabled (`#[tokio::main]` has it).
+//!
+//! ## Your own hyper client
+//!
+//! [`HyperTransport::from_client`] wraps a [`HyperClient`] you built, for settings tim-rs does
+//! not have: other root certificates or TLS settings (a `rustls::ClientConfig` of your own), a
+//! client certificate, a local address, other connector or pool settings. The crates it is
+//! made of are re-exported ([`hyper_util`], [`hyper_rustls`], [`rustls`]) so that their
+//! versions match.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -31,11 +40,24 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::Client as HyperUtilClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use tim_core::*;
+
+/// The hyper-util this crate is built on, for [`HyperTransport::from_client`].
+pub use hyper_util;
+
+/// The hyper-rustls this crate is built on, for [`HyperTransport::from_client`].
+pub use hyper_rustls;
+
+/// The rustls this crate is built on, for [`HyperTransport::from_client`].
+pub use rustls;
+
+/// The hyper-util legacy client that [`HyperTransport`] sends with: HTTPS (or HTTP) through
+/// hyper-rustls over hyper-util's `HttpConnector`, request bodies in one piece.
+pub type HyperClient = HyperUtilClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// The client over hyper: `tim_core::Client<HyperTransport>`.
 ///
@@ -58,7 +80,7 @@ pub type ClientBuilder = tim_core::ClientBuilder<HyperTransport>;
 /// clone).
 #[derive(Clone)]
 pub struct HyperTransport {
-    client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HyperClient,
     max_response_bytes: usize,
 }
 
@@ -83,15 +105,77 @@ impl HyperTransport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = HyperClient::builder(TokioExecutor::new())
+        let client = HyperUtilClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(config.pool_idle_timeout())
             .pool_max_idle_per_host(config.pool_max_idle_per_host())
             .build(https);
-        Ok(Self {
+        Ok(Self::from_client(client).with_max_response_bytes(config.max_response_bytes()))
+    }
+
+    /// Wraps a hyper-util client you built (its connection pool is shared with every clone of
+    /// the client).
+    ///
+    /// The transport sends each request through it as it is and reads at most
+    /// [`TransportConfig::default`]'s `max_response_bytes` of each answer (change it with
+    /// [`with_max_response_bytes`](Self::with_max_response_bytes)). The builder's transport
+    /// settings (`with_connect_timeout`, `with_pool_idle_timeout`,
+    /// `with_pool_max_idle_per_host`, `with_max_response_bytes`) apply only to the transport
+    /// that [`ClientBuilder::build`] makes, not to this one: set them on your client and its
+    /// `HttpConnector` (which has no connect timeout unless you set one).
+    ///
+    /// hyper-util's client never follows redirects, and resends a request only on a pooled
+    /// connection that closed before anything was written (`retry_canceled_requests`), as the
+    /// [`Transport`] contract wants: a redirect would send the request, UserSig included, to
+    /// another URL, and the client retries already, with backoff, knowing which calls are safe
+    /// to resend. The transport cannot undo what a client does, so your client must **not**
+    /// turn off `set_host` (the request carries no `Host` header of its own). A connector built
+    /// with `https_only()` is fine against Tencent Cloud but refuses an `http://` base URL such
+    /// as a local emulator's.
+    ///
+    /// Give it a pool timer (`pool_timer(TokioTimer::new())`) so that idle connections expire.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tim_hyper::hyper_rustls::HttpsConnectorBuilder;
+    /// use tim_hyper::hyper_util::client::legacy::{Client as LegacyClient, connect::HttpConnector};
+    /// use tim_hyper::hyper_util::rt::{TokioExecutor, TokioTimer};
+    /// use tim_hyper::{Client, HyperClient, HyperTransport, rustls};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut http = HttpConnector::new();
+    /// http.enforce_http(false);
+    /// http.set_connect_timeout(Some(Duration::from_secs(2)));
+    /// let https = HttpsConnectorBuilder::new()
+    ///     .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+    ///     .https_or_http()
+    ///     .enable_http1()
+    ///     .wrap_connector(http);
+    /// let hyper: HyperClient = LegacyClient::builder(TokioExecutor::new())
+    ///     .pool_timer(TokioTimer::new())
+    ///     .pool_idle_timeout(Duration::from_secs(30))
+    ///     .build(https);
+    /// let transport = HyperTransport::from_client(hyper);
+    /// let client = Client::builder()
+    ///     .with_sdkappid(1400000000)
+    ///     .with_secret_key("your-secret-key")
+    ///     .build_with(transport)?;
+    /// assert_eq!(client.base_url().as_str(), "https://console.tim.qq.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn from_client(client: HyperClient) -> Self {
+        Self {
             client,
-            max_response_bytes: config.max_response_bytes(),
-        })
+            max_response_bytes: TransportConfig::default().max_response_bytes(),
+        }
+    }
+
+    /// Sets the largest answer body read; a longer one is a [`TransportError`] wrapping a
+    /// [`BodyTooLarge`].
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
     }
 }
 

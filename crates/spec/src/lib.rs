@@ -144,11 +144,16 @@ impl Rule {
 }
 
 /// The documented call frequency of an endpoint.
-#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Clone, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     /// Calls per second (per app).
     pub per_second: Option<u32>,
+    /// Units per minute (per app); a call costs one unit, or the length of `counted_by`.
+    pub per_minute: Option<u32>,
+    /// The request list whose length a call costs against `per_minute` (e.g. batchsendmsg's
+    /// recipients: one call to 500 users counts 500).
+    pub counted_by: Option<String>,
     /// Calls per day (per app).
     pub per_day: Option<u32>,
     /// Consecutive calls must be more than this many milliseconds apart.
@@ -338,6 +343,35 @@ pub struct Batch {
     pub response_field: Option<usize>,
     /// Most items per call.
     pub max_items: u64,
+    /// Where an OK answer reports items that failed, if the endpoint does.
+    pub failures: Option<Failures>,
+}
+
+/// Where an answer that is OK as a whole reports the items that failed.
+#[derive(Debug, Clone)]
+pub enum Failures {
+    /// A response list of per-item results; an item whose code is not 0 failed.
+    List {
+        /// Index of the response field.
+        field: usize,
+        /// The struct of its items.
+        item_type: String,
+        /// Rust name of the field naming the item (an account).
+        key: String,
+        /// Whether `key` is `Option<String>`.
+        key_optional: bool,
+        /// Rust name of the integer result code field.
+        code: String,
+        /// Whether `code` is `Option<_>`.
+        code_optional: bool,
+        /// Rust name of the text field, if any, and whether it is `Option<String>`.
+        info: Option<(String, bool)>,
+    },
+    /// A response list of the accounts that failed.
+    Accounts {
+        /// Index of the response field.
+        field: usize,
+    },
 }
 
 /// One REST command.

@@ -702,8 +702,26 @@ fn build(
                     );
                 }
             }
-            let batch = build_batch(&mut p, &path, e, &req_fields, &resp_fields);
+            let batch = build_batch(&mut p, &path, e, &req_fields, &resp_fields, &types);
+            if let Some(w) = &e.rate.counted_by {
+                let is_list = req_fields
+                    .iter()
+                    .any(|f| &f.wire == w && matches!(f.ty, Ty::List(_)) && f.required);
+                if !is_list {
+                    p.push(
+                        format!("{path}.rate.counted_by"),
+                        format!("{w:?} must name a required list of the request"),
+                    );
+                }
+                if e.rate.per_minute.is_none() {
+                    p.push(
+                        format!("{path}.rate.counted_by"),
+                        "counted_by applies to per_minute, which is missing",
+                    );
+                }
+            }
             if e.rate.per_second.is_none()
+                && e.rate.per_minute.is_none()
                 && e.rate.per_day.is_none()
                 && e.rate.min_interval_ms.is_none()
             {
@@ -734,7 +752,7 @@ fn build(
                 doc: e.doc.clone(),
                 page: e.page,
                 idempotent: e.idempotent,
-                rate: e.rate,
+                rate: e.rate.clone(),
                 request: Struct {
                     name: format!("{rust}Request"),
                     doc: format!("Request body of `{}`.", e.command),
@@ -793,12 +811,97 @@ fn build(
     })
 }
 
+fn build_failures(
+    p: &mut Problems,
+    bpath: &str,
+    spec: &raw::FailuresSpec,
+    resp_fields: &[Field],
+    types: &BTreeMap<String, TypeDef>,
+) -> Option<crate::Failures> {
+    let fpath = format!("{bpath}.failures");
+    let find = |w: &str| resp_fields.iter().position(|f| f.wire == w);
+    match spec {
+        raw::FailuresSpec::Accounts { accounts } => match find(accounts) {
+            Some(i) if resp_fields[i].ty == Ty::List(Box::new(Ty::Prim(Prim::String))) => {
+                Some(crate::Failures::Accounts { field: i })
+            }
+            Some(_) => {
+                p.push(&fpath, format!("{accounts} must be a list of strings"));
+                None
+            }
+            None => {
+                p.push(&fpath, format!("response field {accounts:?} not found"));
+                None
+            }
+        },
+        raw::FailuresSpec::List {
+            list,
+            key,
+            code,
+            info,
+        } => {
+            let Some(i) = find(list) else {
+                p.push(&fpath, format!("response field {list:?} not found"));
+                return None;
+            };
+            let Ty::List(inner) = &resp_fields[i].ty else {
+                p.push(&fpath, format!("{list} must be a list of a struct"));
+                return None;
+            };
+            let Ty::Named(item_type) = &**inner else {
+                p.push(&fpath, format!("{list} must be a list of a struct"));
+                return None;
+            };
+            let Some(TypeDef::Struct(s)) = types.get(item_type) else {
+                p.push(&fpath, format!("{list} must be a list of a struct"));
+                return None;
+            };
+            // (Rust name, whether it is an `Option`) of a field of the wanted type.
+            let field = |w: &str, want: &dyn Fn(&Ty) -> bool| {
+                s.fields
+                    .iter()
+                    .find(|f| f.wire == w && want(&f.ty))
+                    .map(|f| (f.rust.clone(), f.optional))
+            };
+            let is_string = |t: &Ty| *t == Ty::Prim(Prim::String);
+            let is_int = |t: &Ty| matches!(t, Ty::Prim(Prim::I64 | Prim::U32 | Prim::U64));
+            let key_f = field(key, &is_string);
+            let code_f = field(code, &is_int);
+            let info_f = match info {
+                None => Some(None),
+                Some(w) => field(w, &is_string).map(Some),
+            };
+            match (key_f, code_f, info_f) {
+                (Some((key, key_optional)), Some((code, code_optional)), Some(info)) => {
+                    Some(crate::Failures::List {
+                        field: i,
+                        item_type: item_type.clone(),
+                        key,
+                        key_optional,
+                        code,
+                        code_optional,
+                        info,
+                    })
+                }
+                _ => {
+                    p.push(
+                        &fpath,
+                        format!("{item_type} needs a string {key:?}, an integer {code:?} and a string info field if one is named"),
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
 fn build_batch(
     p: &mut Problems,
     path: &str,
     e: &raw::EndpointSpec,
     req_fields: &[Field],
     resp_fields: &[Field],
+    types: &BTreeMap<String, TypeDef>,
 ) -> Option<Batch> {
     let b = e.batch.as_ref()?;
     let bpath = format!("{path}.batch");
@@ -841,11 +944,16 @@ fn build_batch(
             idx
         }
     };
+    let failures = b
+        .failures
+        .as_ref()
+        .and_then(|f| build_failures(p, &bpath, f, resp_fields, types));
     match (req_idx, max) {
         (Some(request_field), Some(max_items)) => Some(Batch {
             request_field,
             response_field: resp_idx,
             max_items,
+            failures,
         }),
         _ => None,
     }

@@ -123,6 +123,22 @@ pub(crate) struct StructBody {
 pub(crate) struct BatchSpec {
     pub(crate) request: String,
     pub(crate) response: Option<String>,
+    pub(crate) failures: Option<FailuresSpec>,
+}
+
+/// Where an answer that is OK as a whole reports items that failed.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged, deny_unknown_fields)]
+pub(crate) enum FailuresSpec {
+    /// A list of per-item results; those whose code is not 0 failed.
+    List {
+        list: String,
+        key: String,
+        code: String,
+        info: Option<String>,
+    },
+    /// A list of the accounts that failed.
+    Accounts { accounts: String },
 }
 
 #[derive(Debug, Deserialize, Clone)]

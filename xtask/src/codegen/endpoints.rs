@@ -4,7 +4,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use tim_spec::{Endpoint, Model, Service, Ty};
+use tim_spec::{Endpoint, Failures, Model, Service, Ty};
 
 use super::tokens::{docs_with_note, header_imports, ident, rust_ty, usize_lit};
 use super::types::struct_def;
@@ -61,6 +61,68 @@ fn answer_def(e: &Endpoint) -> TokenStream {
     }
 }
 
+/// `Batch::item_failures` for an endpoint whose OK answers report failed items.
+fn failures_fn(e: &Endpoint, failures: Option<&Failures>) -> TokenStream {
+    let body = match failures {
+        None => return quote!(),
+        Some(Failures::Accounts { field }) => {
+            let list = ident(&e.response.fields[*field].rust);
+            quote! {
+                response.#list.iter().map(|account| ItemFailure::new(account.clone(), None, String::new())).collect()
+            }
+        }
+        Some(Failures::List {
+            field,
+            key,
+            key_optional,
+            code,
+            code_optional,
+            info,
+            ..
+        }) => {
+            let list = ident(&e.response.fields[*field].rust);
+            let (key, code) = (ident(key), ident(code));
+            let key = if *key_optional {
+                quote!(r.#key.clone().unwrap_or_default())
+            } else {
+                quote!(r.#key.clone())
+            };
+            let code = if *code_optional {
+                quote!(r.#code.map_or(0, |c| c as i64))
+            } else {
+                quote!(r.#code as i64)
+            };
+            let info = match info {
+                None => quote!(String::new()),
+                Some((name, true)) => {
+                    let n = ident(name);
+                    quote!(r.#n.clone().unwrap_or_default())
+                }
+                Some((name, false)) => {
+                    let n = ident(name);
+                    quote!(r.#n.clone())
+                }
+            };
+            quote! {
+                response
+                    .#list
+                    .iter()
+                    .filter_map(|r| {
+                        #[allow(clippy::unnecessary_cast)]
+                        let code = #code;
+                        (code != 0).then(|| ItemFailure::new(#key, Some(ErrorCode::from(code)), #info))
+                    })
+                    .collect()
+            }
+        }
+    };
+    quote! {
+        fn item_failures(response: &Self::Response) -> Vec<ItemFailure> {
+            #body
+        }
+    }
+}
+
 fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
     let marker = ident(&e.rust);
     let req = ident(&e.request.name);
@@ -87,6 +149,28 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
     };
     let per_second = opt_u32(e.rate.per_second);
     let per_day = opt_u32(e.rate.per_day);
+    let per_minute = opt_u32(e.rate.per_minute);
+    let counted_by = match &e.rate.counted_by {
+        Some(w) => quote!(Some(#w)),
+        None => quote!(None),
+    };
+    let cost_fn = match &e.rate.counted_by {
+        None => quote!(),
+        Some(w) => {
+            let f = e
+                .request
+                .fields
+                .iter()
+                .find(|f| &f.wire == w)
+                .expect("checked in model");
+            let n = ident(&f.rust);
+            quote! {
+                fn cost(request: &Self::Request) -> u32 {
+                    u32::try_from(request.#n.len()).unwrap_or(u32::MAX).max(1)
+                }
+            }
+        }
+    };
     let min_interval = match e.rate.min_interval_ms {
         Some(ms) => quote!(Some(Duration::from_millis(#ms))),
         None => quote!(None),
@@ -134,6 +218,7 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
                     quote!(#n: None,)
                 });
             let max = usize_lit(b.max_items);
+            let failures = failures_fn(e, b.failures.as_ref());
             let merge = match b.response_field {
                 Some(i) => {
                     let n = ident(&e.response.fields[i].rust);
@@ -154,6 +239,7 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
                     fn merge(acc: &mut #resp, next: #resp) {
                         #merge
                     }
+                    #failures
                 }
             }
         }
@@ -179,10 +265,17 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
                 doc: #doc_line,
                 page: #page,
                 idempotent: #idempotent,
-                rate: RateLimit { per_second: #per_second, per_day: #per_day, min_interval: #min_interval },
+                rate: RateLimit {
+                    per_second: #per_second,
+                    per_minute: #per_minute,
+                    counted_by: #counted_by,
+                    per_day: #per_day,
+                    min_interval: #min_interval,
+                },
                 batch: #batch_info,
                 errors: &[#(#errors),*],
             };
+            #cost_fn
         }
 
         #[doc = #req_doc]
@@ -209,6 +302,8 @@ pub(crate) fn endpoints_file(s: &Service, model: &Model) -> TokenStream {
         use std::time::Duration;
         #[allow(unused_imports)]
         use crate::endpoint::{ApiRequest, Batch, BatchInfo, Endpoint, EndpointInfo, RateLimit};
+        #[allow(unused_imports)]
+        use crate::endpoint::ItemFailure;
         use crate::envelope::{ActionStatus, Envelope};
         use crate::generated::EndpointId;
         #[allow(unused_imports)]

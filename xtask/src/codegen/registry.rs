@@ -12,6 +12,7 @@ pub(crate) fn registry_file(model: &Model) -> TokenStream {
     let mut all = Vec::new();
     let mut info_arms = Vec::new();
     let mut visit_arms = Vec::new();
+    let mut batch_arms = Vec::new();
     for s in &model.services {
         let feature = &s.module;
         let module = ident(&s.module);
@@ -26,10 +27,13 @@ pub(crate) fn registry_file(model: &Model) -> TokenStream {
             all.push(quote!(#[cfg(feature = #feature)] EndpointId::#v));
             info_arms.push(quote!(#[cfg(feature = #feature)] EndpointId::#v => <crate::#module::#marker as Endpoint>::INFO,));
             visit_arms.push(quote!(#[cfg(feature = #feature)] EndpointId::#v => visitor.visit::<crate::#module::#marker>(),));
+            if e.batch.is_some() {
+                batch_arms.push(quote!(#[cfg(feature = #feature)] EndpointId::#v => Some(visitor.visit::<crate::#module::#marker>()),));
+            }
         }
     }
     quote! {
-        use crate::endpoint::{Endpoint, EndpointInfo, EndpointVisitor};
+        use crate::endpoint::{BatchVisitor, Endpoint, EndpointInfo, EndpointVisitor};
 
         /// Every endpoint compiled in (one cargo feature per service), keyed by service and
         /// command: for choosing an endpoint at run time. A typed call never needs it.
@@ -88,6 +92,17 @@ pub(crate) fn registry_file(model: &Model) -> TokenStream {
             /// Calls `visitor` with the endpoint's marker type.
             pub fn visit<V: EndpointVisitor>(self, visitor: V) -> V::Output {
                 match self { #(#visit_arms)* }
+            }
+
+            /// Calls `visitor` with the endpoint's marker type if it is a [`Batch`](crate::Batch)
+            /// endpoint (its `info().batch` is set); `None` otherwise.
+            #[allow(unreachable_patterns)]
+            pub fn visit_batch<V: BatchVisitor>(self, visitor: V) -> Option<V::Output> {
+                let _ = &visitor;
+                match self {
+                    #(#batch_arms)*
+                    _ => None,
+                }
             }
         }
 

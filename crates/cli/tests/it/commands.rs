@@ -276,7 +276,10 @@ fn demo_runs_the_tour_and_exits_0() {
     let text = stdout(&out);
     // Every endpoint the emulator implements (one only in the spec has nothing to show).
     for command in tim_emulator::EMULATED_COMMANDS {
-        assert!(text.contains(&command.info().path()), "the tour calls {command}");
+        assert!(
+            text.contains(&command.info().path()),
+            "the tour calls {command}"
+        );
     }
     assert!(
         text.contains(": alice, carol"),

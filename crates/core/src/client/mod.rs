@@ -228,7 +228,7 @@ impl<T: Transport> Client<T> {
     /// [`Client::call`] without giving up the request.
     pub async fn call_ref<E: Endpoint>(&self, request: &E::Request) -> Result<E::Response, Error> {
         let body = encode_body::<E>(request).map_err(|e| e.with_endpoint(E::INFO.id))?;
-        self.execute::<E>(body).await
+        self.execute::<E>(body, E::cost(request)).await
     }
 
     /// Sends a body that is already JSON to endpoint `E` (as `tim call` does, so that fields the
@@ -239,10 +239,10 @@ impl<T: Transport> Client<T> {
             .map_err(|e| Error::from(ErrorKind::Encode(e)).with_endpoint(E::INFO.id))?;
         crate::validate::Validate::validate(&typed)
             .map_err(|e| Error::from(e).with_endpoint(E::INFO.id))?;
-        self.execute::<E>(body).await
+        self.execute::<E>(body, E::cost(&typed)).await
     }
 
-    async fn execute<E: Endpoint>(&self, body: Vec<u8>) -> Result<E::Response, Error> {
+    async fn execute<E: Endpoint>(&self, body: Vec<u8>, cost: u32) -> Result<E::Response, Error> {
         let shared = &*self.shared;
         let info = E::INFO;
         let started = shared.clock.now();
@@ -250,7 +250,7 @@ impl<T: Transport> Client<T> {
         let mut resigned = false;
         loop {
             attempt = attempt.saturating_add(1);
-            let wait = shared.limiter.acquire(info, shared.clock.now());
+            let wait = shared.limiter.acquire_cost(info, cost, shared.clock.now());
             if !wait.is_zero() {
                 tracing::trace!(
                     endpoint = info.command,

@@ -39,28 +39,30 @@ pub struct AndroidInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub google_channel_id: Option<String>,
-    /// `VIVOClassification`: vivo classification: 0 operational, 1 system.
+    /// `VIVOClassification`: vivo classification: 0 operational message, 1 system message (the default when absent). vivo changed its classification rules on 2023-04-03; VIVOCategory is the recommended field since.
     #[serde(
         rename = "VIVOClassification",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub vivo_classification: Option<i64>,
-    /// `HuaWeiImportance`: Huawei importance: LOW or NORMAL.
+    /// `HuaWeiImportance`: Huawei importance: LOW or NORMAL (NORMAL when absent).
     #[serde(
         rename = "HuaWeiImportance",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub hua_wei_importance: Option<String>,
-    /// `ExtAsHuaweiIntentParam`: 1: pass Ext as Huawei intent parameters.
+    /// `ExtAsHuaweiIntentParam`: 1: pass Ext as Huawei intent parameters; 0 (default): pass it as the action parameter.
+    ///
+    /// Spec note: Documented by the message-format page; the newer OfflinePushInfo page no longer lists it.
     #[serde(
         rename = "ExtAsHuaweiIntentParam",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub ext_as_huawei_intent_param: Option<i64>,
-    /// `PushStyle`: Notification style (newer revisions).
+    /// `PushStyle`: Notification style: 0 default (also when absent), 1 large text. Only Huawei, Honor and OPPO use it (newer revisions).
     #[serde(rename = "PushStyle", default, skip_serializing_if = "Option::is_none")]
     pub push_style: Option<i64>,
     /// `VIVOCategory`: vivo message category (newer revisions).
@@ -75,7 +77,7 @@ pub struct AndroidInfo {
     /// `HonorImage`: Honor notification image URL (newer revisions).
     #[serde(rename = "HonorImage", default, skip_serializing_if = "Option::is_none")]
     pub honor_image: Option<String>,
-    /// `HonorImportance`: Honor importance (newer revisions).
+    /// `HonorImportance`: Honor importance: LOW or NORMAL (newer revisions).
     #[serde(
         rename = "HonorImportance",
         default,
@@ -85,6 +87,66 @@ pub struct AndroidInfo {
     /// `GoogleImage`: FCM notification image URL (newer revisions).
     #[serde(rename = "GoogleImage", default, skip_serializing_if = "Option::is_none")]
     pub google_image: Option<String>,
+    /// `OPPOCategory`: OPPO message category (OPPO's category values, e.g. IM or MARKETING); when set, overrides the category of the console's certificate settings.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(rename = "OPPOCategory", default, skip_serializing_if = "Option::is_none")]
+    pub oppo_category: Option<String>,
+    /// `OPPOPrivateMsgTemplateId`: ID of the OPPO private-message template; needed when sending with such a template, ignored when OPPOCategory is OPPO's content-and-marketing category.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "OPPOPrivateMsgTemplateId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oppo_private_msg_template_id: Option<String>,
+    /// `OPPOPrivateTitleParameters`: JSON object filling the OPPO private-message template's title, e.g. {"city": "Beijing"}.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "OPPOPrivateTitleParameters",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oppo_private_title_parameters: Option<serde_json::Value>,
+    /// `OPPOPrivateContentParameters`: JSON object filling the OPPO private-message template's content.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "OPPOPrivateContentParameters",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oppo_private_content_parameters: Option<serde_json::Value>,
+    /// `OPPONotifyLevel`: OPPO reminder level: 1 notification bar; 2 notification bar and lock screen; 16 notification bar, lock screen, banner, vibration and sound. Needs OPPOCategory.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "OPPONotifyLevel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oppo_notify_level: Option<i64>,
+    /// `VIVONotifyType`: vivo notification type: 1 none, 2 sound, 3 vibration, 4 sound and vibration (the default).
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented. The page types it String although its values are digits; sent as a string, as typed.
+    #[serde(rename = "VIVONotifyType", default, skip_serializing_if = "Option::is_none")]
+    pub vivo_notify_type: Option<String>,
+    /// `GooglePriority`: FCM message priority: normal (delivered at once in the foreground, batched in the background or Doze) or high (wakes the device and is delivered at once).
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(rename = "GooglePriority", default, skip_serializing_if = "Option::is_none")]
+    pub google_priority: Option<String>,
+    /// `MeiZuNoticeMsgType`: Meizu message category: 0 official message, 1 private message; when set, overrides the console's Meizu certificate settings.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "MeiZuNoticeMsgType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mei_zu_notice_msg_type: Option<i64>,
 }
 impl AndroidInfo {
     /// Creates an empty `AndroidInfo`.
@@ -105,6 +167,14 @@ impl AndroidInfo {
             honor_image: None,
             honor_importance: None,
             google_image: None,
+            oppo_category: None,
+            oppo_private_msg_template_id: None,
+            oppo_private_title_parameters: None,
+            oppo_private_content_parameters: None,
+            oppo_notify_level: None,
+            vivo_notify_type: None,
+            google_priority: None,
+            mei_zu_notice_msg_type: None,
         }
     }
     /// Sets `Sound`.
@@ -212,6 +282,63 @@ impl AndroidInfo {
         self.google_image = Some(google_image.into());
         self
     }
+    /// Sets `OPPOCategory`.
+    #[must_use]
+    pub fn with_oppo_category(mut self, oppo_category: impl Into<String>) -> Self {
+        self.oppo_category = Some(oppo_category.into());
+        self
+    }
+    /// Sets `OPPOPrivateMsgTemplateId`.
+    #[must_use]
+    pub fn with_oppo_private_msg_template_id(
+        mut self,
+        oppo_private_msg_template_id: impl Into<String>,
+    ) -> Self {
+        self.oppo_private_msg_template_id = Some(oppo_private_msg_template_id.into());
+        self
+    }
+    /// Sets `OPPOPrivateTitleParameters`.
+    #[must_use]
+    pub fn with_oppo_private_title_parameters(
+        mut self,
+        oppo_private_title_parameters: serde_json::Value,
+    ) -> Self {
+        self.oppo_private_title_parameters = Some(oppo_private_title_parameters);
+        self
+    }
+    /// Sets `OPPOPrivateContentParameters`.
+    #[must_use]
+    pub fn with_oppo_private_content_parameters(
+        mut self,
+        oppo_private_content_parameters: serde_json::Value,
+    ) -> Self {
+        self.oppo_private_content_parameters = Some(oppo_private_content_parameters);
+        self
+    }
+    /// Sets `OPPONotifyLevel`.
+    #[must_use]
+    pub fn with_oppo_notify_level(mut self, oppo_notify_level: i64) -> Self {
+        self.oppo_notify_level = Some(oppo_notify_level);
+        self
+    }
+    /// Sets `VIVONotifyType`.
+    #[must_use]
+    pub fn with_vivo_notify_type(mut self, vivo_notify_type: impl Into<String>) -> Self {
+        self.vivo_notify_type = Some(vivo_notify_type.into());
+        self
+    }
+    /// Sets `GooglePriority`.
+    #[must_use]
+    pub fn with_google_priority(mut self, google_priority: impl Into<String>) -> Self {
+        self.google_priority = Some(google_priority.into());
+        self
+    }
+    /// Sets `MeiZuNoticeMsgType`.
+    #[must_use]
+    pub fn with_mei_zu_notice_msg_type(mut self, mei_zu_notice_msg_type: i64) -> Self {
+        self.mei_zu_notice_msg_type = Some(mei_zu_notice_msg_type);
+        self
+    }
 }
 impl Validate for AndroidInfo {
     fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
@@ -225,7 +352,7 @@ pub struct ApnsInfo {
     /// `Sound`: Sound file name.
     #[serde(rename = "Sound", default, skip_serializing_if = "Option::is_none")]
     pub sound: Option<String>,
-    /// `BadgeMode`: 0 or absent: count towards the badge; 1: do not count.
+    /// `BadgeMode`: 0: the message counts towards the badge; 1: it does not. Absent means 0 for Chat messages (the newer page says non-Chat pushes default to 1).
     #[serde(rename = "BadgeMode", default, skip_serializing_if = "Option::is_none")]
     pub badge_mode: Option<i64>,
     /// `Title`: Title.
@@ -237,10 +364,10 @@ pub struct ApnsInfo {
     /// `Image`: Image URL.
     #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `MutableContent`: 1: enable the iOS 10 notification service extension.
+    /// `MutableContent`: 1: enable the iOS 10+ notification service extension; 0 (default): do not.
     #[serde(rename = "MutableContent", default, skip_serializing_if = "Option::is_none")]
     pub mutable_content: Option<i64>,
-    /// `InterruptionLevel`: iOS 15 interruption level (newer revisions).
+    /// `InterruptionLevel`: iOS 15+ interruption level: one of active, critical, passive or time-sensitive (newer revisions).
     #[serde(
         rename = "InterruptionLevel",
         default,
@@ -254,6 +381,16 @@ pub struct ApnsInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub content_available: Option<i64>,
+    /// `IsVoipPush`: 1: send as an iOS VoIP push; falls back to an ordinary APNs notification when the receiver reported no VoIP token.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(rename = "IsVoipPush", default, skip_serializing_if = "Option::is_none")]
+    pub is_voip_push: Option<i64>,
+    /// `LiveActivity`: Updates or ends a Live Activity (Dynamic Island).
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(rename = "LiveActivity", default, skip_serializing_if = "Option::is_none")]
+    pub live_activity: Option<LiveActivity>,
 }
 impl ApnsInfo {
     /// Creates an empty `ApnsInfo`.
@@ -267,6 +404,8 @@ impl ApnsInfo {
             mutable_content: None,
             interruption_level: None,
             content_available: None,
+            is_voip_push: None,
+            live_activity: None,
         }
     }
     /// Sets `Sound`.
@@ -320,9 +459,27 @@ impl ApnsInfo {
         self.content_available = Some(content_available);
         self
     }
+    /// Sets `IsVoipPush`.
+    #[must_use]
+    pub fn with_is_voip_push(mut self, is_voip_push: i64) -> Self {
+        self.is_voip_push = Some(is_voip_push);
+        self
+    }
+    /// Sets `LiveActivity`.
+    #[must_use]
+    pub fn with_live_activity(mut self, live_activity: impl Into<LiveActivity>) -> Self {
+        self.live_activity = Some(live_activity.into());
+        self
+    }
 }
 impl Validate for ApnsInfo {
-    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+    fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        {
+            let at_field = at.field("LiveActivity");
+            if let Some(v) = &self.live_activity {
+                v.validate_at(&at_field)?;
+            }
+        }
         Ok(())
     }
 }
@@ -406,41 +563,47 @@ impl Validate for FaceElem {
     }
 }
 /// Content of a TIMFileElem.
+///
+/// Spec note: The required fields are what the message-format page asks of a REST send. Elements sent by 2.X/3.X client SDKs carry only UUID, FileSize and FileName.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FileElem {
-    /// `Url`: Download URL of the file.
+    /// `Url`: Download URL of the file; the file must be downloadable from it.
     #[serde(rename = "Url")]
     pub url: String,
-    /// `UUID`: Unique ID of the file.
-    #[serde(rename = "UUID", default, skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
+    /// `UUID`: Globally unique ID of the file (usually its MD5); receivers use it to identify the file.
+    ///
+    /// Spec note: Required: the message-format page says a file element sent through the REST API needs Url, UUID and Download_Flag.
+    #[serde(rename = "UUID")]
+    pub uuid: String,
     /// `FileSize`: Size in bytes.
     #[serde(rename = "FileSize", default, skip_serializing_if = "Option::is_none")]
     pub file_size: Option<i64>,
     /// `FileName`: File name.
+    ///
+    /// Spec note: The page's field table spells it fileName; its samples (and the wire) use FileName.
     #[serde(rename = "FileName", default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
-    /// `Download_Flag`: Download flag; 2 means the Url can be downloaded directly.
-    #[serde(rename = "Download_Flag", default, skip_serializing_if = "Option::is_none")]
-    pub download_flag: Option<i64>,
+    /// `Download_Flag`: Download flag; must be 2 (the file is downloaded directly from Url).
+    ///
+    /// Spec note: Required: the message-format page says a file element sent through the REST API needs Url, UUID and Download_Flag, and that Download_Flag must be 2. The value is not checked locally because no page names the code the server answers for another value.
+    #[serde(rename = "Download_Flag")]
+    pub download_flag: i64,
 }
 impl FileElem {
-    /// Creates a `FileElem` from its required fields (`Url`); optional fields start empty.
-    pub fn new(url: impl Into<String>) -> Self {
+    /// Creates a `FileElem` from its required fields (`Url`, `UUID`, `Download_Flag`); optional fields start empty.
+    pub fn new(
+        url: impl Into<String>,
+        uuid: impl Into<String>,
+        download_flag: i64,
+    ) -> Self {
         Self {
             url: url.into(),
-            uuid: None,
+            uuid: uuid.into(),
             file_size: None,
             file_name: None,
-            download_flag: None,
+            download_flag,
         }
-    }
-    /// Sets `UUID`.
-    #[must_use]
-    pub fn with_uuid(mut self, uuid: impl Into<String>) -> Self {
-        self.uuid = Some(uuid.into());
-        self
     }
     /// Sets `FileSize`.
     #[must_use]
@@ -454,14 +617,79 @@ impl FileElem {
         self.file_name = Some(file_name.into());
         self
     }
-    /// Sets `Download_Flag`.
+}
+impl Validate for FileElem {
+    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+        Ok(())
+    }
+}
+/// HarmonyOS offline push options.
+///
+/// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented. All fields are optional on the page.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HarmonyInfo {
+    /// `Title`: HarmonyOS notification title; overrides OfflinePushInfo.Title.
+    #[serde(rename = "Title", default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `Category`: HarmonyOS message category (Huawei's push category values); when set, overrides the category of the console's certificate settings.
+    #[serde(rename = "Category", default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// `Image`: HTTPS URL of the notification's large icon.
+    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `Sound`: Notification sound file in the app's /resources/rawfile directory, e.g. alert.mp3 (MP3, WAV or MPEG); the system sound when absent.
+    #[serde(rename = "Sound", default, skip_serializing_if = "Option::is_none")]
+    pub sound: Option<String>,
+    /// `SoundDuration`: How long the custom sound plays, 1 to 60 seconds (looped if shorter); takes effect only together with Sound.
+    ///
+    /// Spec note: The range is not checked locally: no page names the code for a value outside it.
+    #[serde(rename = "SoundDuration", default, skip_serializing_if = "Option::is_none")]
+    pub sound_duration: Option<i64>,
+}
+impl HarmonyInfo {
+    /// Creates an empty `HarmonyInfo`.
+    pub fn new() -> Self {
+        Self {
+            title: None,
+            category: None,
+            image: None,
+            sound: None,
+            sound_duration: None,
+        }
+    }
+    /// Sets `Title`.
     #[must_use]
-    pub fn with_download_flag(mut self, download_flag: i64) -> Self {
-        self.download_flag = Some(download_flag);
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+    /// Sets `Category`.
+    #[must_use]
+    pub fn with_category(mut self, category: impl Into<String>) -> Self {
+        self.category = Some(category.into());
+        self
+    }
+    /// Sets `Image`.
+    #[must_use]
+    pub fn with_image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+    /// Sets `Sound`.
+    #[must_use]
+    pub fn with_sound(mut self, sound: impl Into<String>) -> Self {
+        self.sound = Some(sound.into());
+        self
+    }
+    /// Sets `SoundDuration`.
+    #[must_use]
+    pub fn with_sound_duration(mut self, sound_duration: i64) -> Self {
+        self.sound_duration = Some(sound_duration);
         self
     }
 }
-impl Validate for FileElem {
+impl Validate for HarmonyInfo {
     fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
         Ok(())
     }
@@ -470,28 +698,39 @@ impl Validate for FileElem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ImageElem {
-    /// `UUID`: Unique ID of the image.
+    /// `UUID`: Globally unique ID of the image (usually its MD5); receivers use it to identify the image.
+    ///
+    /// Spec note: Required: the message-format page says an image element sent through the REST API needs URL, UUID, Width and Height (the last three inside ImageInfoArray).
     #[serde(rename = "UUID")]
     pub uuid: String,
     /// `ImageFormat`: Image format: JPG 1, GIF 2, PNG 3, BMP 4, other 255.
-    #[serde(rename = "ImageFormat")]
-    pub image_format: i64,
+    ///
+    /// Spec note: Optional since the message-format page leaves it out of the fields a REST send needs (URL, UUID, Width, Height); its sample sets it, and it is sent whenever it is set. Earlier versions of this spec required it.
+    #[serde(rename = "ImageFormat", default, skip_serializing_if = "Option::is_none")]
+    pub image_format: Option<i64>,
     /// `ImageInfoArray`: Original, large and thumbnail renditions.
+    ///
+    /// Spec note: Required because URL, Width and Height, which a REST send needs, live in its items.
     #[serde(rename = "ImageInfoArray")]
     pub image_info_array: Vec<ImageInfo>,
 }
 impl ImageElem {
-    /// Creates a `ImageElem` from its required fields (`UUID`, `ImageFormat`, `ImageInfoArray`); optional fields start empty.
+    /// Creates a `ImageElem` from its required fields (`UUID`, `ImageInfoArray`); optional fields start empty.
     pub fn new(
         uuid: impl Into<String>,
-        image_format: i64,
         image_info_array: impl IntoIterator<Item = impl Into<ImageInfo>>,
     ) -> Self {
         Self {
             uuid: uuid.into(),
-            image_format,
+            image_format: None,
             image_info_array: image_info_array.into_iter().map(Into::into).collect(),
         }
+    }
+    /// Sets `ImageFormat`.
+    #[must_use]
+    pub fn with_image_format(mut self, image_format: i64) -> Self {
+        self.image_format = Some(image_format);
+        self
     }
 }
 impl Validate for ImageElem {
@@ -514,29 +753,35 @@ impl Validate for ImageElem {
 #[non_exhaustive]
 pub struct ImageInfo {
     /// `Type`: 1 original, 2 large, 3 thumbnail.
+    ///
+    /// Spec note: The page's list of fields a REST send needs does not name Type; it stays required because it says which rendition an item is, and every sample sets it.
     #[serde(rename = "Type")]
     pub kind: i64,
     /// `Size`: Size in bytes.
     #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `Width`: Width in pixels.
-    #[serde(rename = "Width", default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<i64>,
+    ///
+    /// Spec note: Required: the message-format page says an image element sent through the REST API needs URL, UUID, Width and Height. Its sample sends 0 for the large and thumbnail renditions, so 0 is accepted.
+    #[serde(rename = "Width")]
+    pub width: i64,
     /// `Height`: Height in pixels.
-    #[serde(rename = "Height", default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<i64>,
-    /// `URL`: Download URL.
+    ///
+    /// Spec note: Required: the message-format page says an image element sent through the REST API needs URL, UUID, Width and Height. Its sample sends 0 for the large and thumbnail renditions, so 0 is accepted.
+    #[serde(rename = "Height")]
+    pub height: i64,
+    /// `URL`: Download URL; the image must be downloadable from it.
     #[serde(rename = "URL")]
     pub url: String,
 }
 impl ImageInfo {
-    /// Creates a `ImageInfo` from its required fields (`Type`, `URL`); optional fields start empty.
-    pub fn new(kind: i64, url: impl Into<String>) -> Self {
+    /// Creates a `ImageInfo` from its required fields (`Type`, `Width`, `Height`, `URL`); optional fields start empty.
+    pub fn new(kind: i64, width: i64, height: i64, url: impl Into<String>) -> Self {
         Self {
             kind,
             size: None,
-            width: None,
-            height: None,
+            width,
+            height,
             url: url.into(),
         }
     }
@@ -546,20 +791,55 @@ impl ImageInfo {
         self.size = Some(size);
         self
     }
-    /// Sets `Width`.
-    #[must_use]
-    pub fn with_width(mut self, width: i64) -> Self {
-        self.width = Some(width);
-        self
+}
+impl Validate for ImageInfo {
+    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+        Ok(())
     }
-    /// Sets `Height`.
+}
+/// An APNs Live Activity (Dynamic Island) update or end (ApnsInfo.LiveActivity).
+///
+/// Spec note: LaId, Event and ContentState are marked required and DismissalDate optional on the newer OfflinePushInfo page (trtc.io/document/77715). The im_push page and the message-format page do not mention Live Activities, so whether all_member_push/im_push honours them is not documented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LiveActivity {
+    /// `LaId`: ID of the Live Activity to push to (the client's activity ID), at most 64 bytes.
+    ///
+    /// Spec note: The 64-byte limit is not checked locally: no page names the code for a longer ID.
+    #[serde(rename = "LaId")]
+    pub la_id: String,
+    /// `Event`: update to update the Live Activity, end to end it.
+    #[serde(rename = "Event")]
+    pub event: String,
+    /// `ContentState`: Custom key-value object; must match what the client app expects (APNs content-state).
+    #[serde(rename = "ContentState")]
+    pub content_state: serde_json::Value,
+    /// `DismissalDate`: With Event end: Unix time at which the ended activity leaves the lock screen; absent means now.
+    #[serde(rename = "DismissalDate", default, skip_serializing_if = "Option::is_none")]
+    pub dismissal_date: Option<i64>,
+}
+impl LiveActivity {
+    /// Creates a `LiveActivity` from its required fields (`LaId`, `Event`, `ContentState`); optional fields start empty.
+    pub fn new(
+        la_id: impl Into<String>,
+        event: impl Into<String>,
+        content_state: serde_json::Value,
+    ) -> Self {
+        Self {
+            la_id: la_id.into(),
+            event: event.into(),
+            content_state,
+            dismissal_date: None,
+        }
+    }
+    /// Sets `DismissalDate`.
     #[must_use]
-    pub fn with_height(mut self, height: i64) -> Self {
-        self.height = Some(height);
+    pub fn with_dismissal_date(mut self, dismissal_date: i64) -> Self {
+        self.dismissal_date = Some(dismissal_date);
         self
     }
 }
-impl Validate for ImageInfo {
+impl Validate for LiveActivity {
     fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
         Ok(())
     }
@@ -595,7 +875,7 @@ impl Validate for LocationElem {
 }
 /// One element of a message body: `{"MsgType": ..., "MsgContent": {...}}`.
 ///
-/// Spec note: An old message-format revision said only text, location, face and custom elements can be sent through REST; newer revisions allow all eight, and the im_push page lists all eight, so all are modelled.
+/// Spec note: An old message-format revision said only text, location, face and custom elements can be sent through REST; newer revisions allow the first eight, and the im_push page lists those eight. TIMRelayElem is modelled because the message-format page documents its fields, but that page (2023-03-28 copy) leaves it out of the types it says REST can send and the im_push pages never list it; a newer Chinese revision (269/2720) is reported to list it as sendable. An element type not listed here is kept on the read side as MsgElement::Other and sent as it is.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MsgElement {
@@ -615,6 +895,8 @@ pub enum MsgElement {
     File(FileElem),
     /// `TIMVideoFileElem`: A video element.
     VideoFile(VideoFileElem),
+    /// `TIMRelayElem`: A combined (merged and forwarded) message.
+    Relay(RelayElem),
     /// A `MsgType` this version does not know, kept with its `MsgContent` as it came (and sent as it is).
     Other {
         /// The tag.
@@ -635,6 +917,7 @@ impl MsgElement {
             MsgElement::Image(_) => "TIMImageElem",
             MsgElement::File(_) => "TIMFileElem",
             MsgElement::VideoFile(_) => "TIMVideoFileElem",
+            MsgElement::Relay(_) => "TIMRelayElem",
             MsgElement::Other { msg_type, .. } => msg_type,
         }
     }
@@ -674,6 +957,10 @@ impl Serialize for MsgElement {
             }
             MsgElement::VideoFile(c) => {
                 m.serialize_entry("MsgType", "TIMVideoFileElem")?;
+                m.serialize_entry("MsgContent", c)?;
+            }
+            MsgElement::Relay(c) => {
+                m.serialize_entry("MsgType", "TIMRelayElem")?;
                 m.serialize_entry("MsgContent", c)?;
             }
             MsgElement::Other { msg_type, content: c } => {
@@ -735,6 +1022,11 @@ impl<'de> Deserialize<'de> for MsgElement {
                     .map(MsgElement::VideoFile)
                     .map_err(serde::de::Error::custom)
             }
+            "TIMRelayElem" => {
+                serde_json::from_value(raw.content)
+                    .map(MsgElement::Relay)
+                    .map_err(serde::de::Error::custom)
+            }
             _ => {
                 Ok(MsgElement::Other {
                     msg_type: raw.tag,
@@ -755,6 +1047,7 @@ impl Validate for MsgElement {
             MsgElement::Image(c) => c.validate_at(&at.field("MsgContent")),
             MsgElement::File(c) => c.validate_at(&at.field("MsgContent")),
             MsgElement::VideoFile(c) => c.validate_at(&at.field("MsgContent")),
+            MsgElement::Relay(c) => c.validate_at(&at.field("MsgContent")),
             MsgElement::Other { .. } => Ok(()),
         }
     }
@@ -799,20 +1092,29 @@ impl From<VideoFileElem> for MsgElement {
         MsgElement::VideoFile(v)
     }
 }
+impl From<RelayElem> for MsgElement {
+    fn from(v: RelayElem) -> Self {
+        MsgElement::Relay(v)
+    }
+}
 /// How the push appears as an offline (vendor) notification.
+///
+/// Spec note: The first six fields are the ones the message-format page (which the im_push page links to) documents. The others come from the newer OfflinePushInfo page of the Push service, which also covers Chat messages; they are optional and sent only when set.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OfflinePushInfo {
-    /// `PushFlag`: 0 (default): push offline; 1: do not push offline.
+    /// `PushFlag`: 0 (default): normal flow, delivered online when the device is online and pushed offline otherwise; 1: online delivery only, no offline push.
+    ///
+    /// Spec note: The message-format page reads 1 as "disable offline push", the newer OfflinePushInfo page as "device receives online messages only"; same effect.
     #[serde(rename = "PushFlag", default, skip_serializing_if = "Option::is_none")]
     pub push_flag: Option<i64>,
     /// `Title`: Notification title (iOS and Android).
     #[serde(rename = "Title", default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// `Desc`: Notification text; overrides the text derived from the message elements.
+    /// `Desc`: Notification text; overrides the text derived from the message elements. APNs packets are capped at 4 KB, so keep Desc and Ext together under 3 KB.
     #[serde(rename = "Desc", default, skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
-    /// `Ext`: Pass-through payload; JSON for Android vendor channels.
+    /// `Ext`: Pass-through payload; JSON for Android vendor channels (counts towards the 3 KB APNs advice with Desc).
     #[serde(rename = "Ext", default, skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// `AndroidInfo`: Android-specific options.
@@ -821,6 +1123,44 @@ pub struct OfflinePushInfo {
     /// `ApnsInfo`: APNs-specific options.
     #[serde(rename = "ApnsInfo", default, skip_serializing_if = "Option::is_none")]
     pub apns_info: Option<ApnsInfo>,
+    /// `MultiLanguageContent`: Title and text per device language; the server picks the entry matching the device's system language and falls back to Title and Desc. Needs client SDK 8.5.6870 or later.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "MultiLanguageContent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_language_content: Option<Vec<PushLanguageContent>>,
+    /// `HarmonyInfo`: HarmonyOS-specific options.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(rename = "HarmonyInfo", default, skip_serializing_if = "Option::is_none")]
+    pub harmony_info: Option<HarmonyInfo>,
+    /// `BadgeAddNum`: Amount added to the app badge, 1 to 99 (APNs, Huawei, Honor, HarmonyOS; other vendors ignore it). BadgeSetNum wins when both are set; with neither, APNs follows ApnsInfo.BadgeMode and Huawei/Honor/HarmonyOS add 1.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented. The range is not checked locally: no page names the code for a value outside it.
+    #[serde(rename = "BadgeAddNum", default, skip_serializing_if = "Option::is_none")]
+    pub badge_add_num: Option<i64>,
+    /// `BadgeSetNum`: Badge number to set: 0 to 999 for APNs, 0 to 99 for Huawei, Honor and HarmonyOS; other vendors ignore it.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented. The ranges are not checked locally: they depend on the vendor and no page names the code for a value outside them.
+    #[serde(rename = "BadgeSetNum", default, skip_serializing_if = "Option::is_none")]
+    pub badge_set_num: Option<i64>,
+    /// `PushTemplateId`: ID of a push template created in the console beforehand, e.g. 1400000000-1; without it the default push style is used. Templates with preset variables work only for Chat messages.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(rename = "PushTemplateId", default, skip_serializing_if = "Option::is_none")]
+    pub push_template_id: Option<String>,
+    /// `PushTemplateParam`: JSON object filling the template's custom variables, e.g. {"UserName": "aaaa"}. The preset variables timTitle, timDesc, timSenderNick and timGroupName are filled by the server and must not be given here.
+    ///
+    /// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+    #[serde(
+        rename = "PushTemplateParam",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub push_template_param: Option<serde_json::Value>,
 }
 impl OfflinePushInfo {
     /// Creates an empty `OfflinePushInfo`.
@@ -832,6 +1172,12 @@ impl OfflinePushInfo {
             ext: None,
             android_info: None,
             apns_info: None,
+            multi_language_content: None,
+            harmony_info: None,
+            badge_add_num: None,
+            badge_set_num: None,
+            push_template_id: None,
+            push_template_param: None,
         }
     }
     /// Sets `PushFlag`.
@@ -870,6 +1216,50 @@ impl OfflinePushInfo {
         self.apns_info = Some(apns_info.into());
         self
     }
+    /// Sets `MultiLanguageContent`.
+    #[must_use]
+    pub fn with_multi_language_content(
+        mut self,
+        multi_language_content: impl IntoIterator<Item = impl Into<PushLanguageContent>>,
+    ) -> Self {
+        self.multi_language_content = Some(
+            multi_language_content.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+    /// Sets `HarmonyInfo`.
+    #[must_use]
+    pub fn with_harmony_info(mut self, harmony_info: impl Into<HarmonyInfo>) -> Self {
+        self.harmony_info = Some(harmony_info.into());
+        self
+    }
+    /// Sets `BadgeAddNum`.
+    #[must_use]
+    pub fn with_badge_add_num(mut self, badge_add_num: i64) -> Self {
+        self.badge_add_num = Some(badge_add_num);
+        self
+    }
+    /// Sets `BadgeSetNum`.
+    #[must_use]
+    pub fn with_badge_set_num(mut self, badge_set_num: i64) -> Self {
+        self.badge_set_num = Some(badge_set_num);
+        self
+    }
+    /// Sets `PushTemplateId`.
+    #[must_use]
+    pub fn with_push_template_id(mut self, push_template_id: impl Into<String>) -> Self {
+        self.push_template_id = Some(push_template_id.into());
+        self
+    }
+    /// Sets `PushTemplateParam`.
+    #[must_use]
+    pub fn with_push_template_param(
+        mut self,
+        push_template_param: serde_json::Value,
+    ) -> Self {
+        self.push_template_param = Some(push_template_param);
+        self
+    }
 }
 impl Validate for OfflinePushInfo {
     fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
@@ -885,45 +1275,320 @@ impl Validate for OfflinePushInfo {
                 v.validate_at(&at_field)?;
             }
         }
+        {
+            let at_field = at.field("MultiLanguageContent");
+            if let Some(v) = &self.multi_language_content {
+                for (i, item) in v.iter().enumerate() {
+                    let at_item = at_field.index(i);
+                    item.validate_at(&at_item)?;
+                }
+            }
+        }
+        {
+            let at_field = at.field("HarmonyInfo");
+            if let Some(v) = &self.harmony_info {
+                v.validate_at(&at_field)?;
+            }
+        }
+        Ok(())
+    }
+}
+/// One language's notification title and text (an item of OfflinePushInfo.MultiLanguageContent).
+///
+/// Spec note: From the newer OfflinePushInfo page of the Push service (trtc.io/document/77715); the im_push page and the message-format page do not list it, so whether all_member_push/im_push honours it is not documented.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PushLanguageContent {
+    /// `Language`: Language code from Tencent's multilingual code table, e.g. en or zh-hant.
+    ///
+    /// Spec note: The page marks Language optional and gives no row for Title and Desc (only its sample shows them), so all three are optional.
+    #[serde(rename = "Language", default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// `Title`: Notification title in this language.
+    #[serde(rename = "Title", default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `Desc`: Notification text in this language.
+    #[serde(rename = "Desc", default, skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+}
+impl PushLanguageContent {
+    /// Creates an empty `PushLanguageContent`.
+    pub fn new() -> Self {
+        Self {
+            language: None,
+            title: None,
+            desc: None,
+        }
+    }
+    /// Sets `Language`.
+    #[must_use]
+    pub fn with_language(mut self, language: impl Into<String>) -> Self {
+        self.language = Some(language.into());
+        self
+    }
+    /// Sets `Title`.
+    #[must_use]
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+    /// Sets `Desc`.
+    #[must_use]
+    pub fn with_desc(mut self, desc: impl Into<String>) -> Self {
+        self.desc = Some(desc.into());
+        self
+    }
+}
+impl Validate for PushLanguageContent {
+    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+        Ok(())
+    }
+}
+/// Content of a TIMRelayElem: several messages merged and forwarded as one.
+///
+/// Spec note: The message-format page's table has no required column for this element, so every field is optional. MsgList and JsonMsgKey exclude each other by size, as the page describes; that is not checked locally. Only native SDK 5.2.210+ and web SDK 2.10.1+ send and receive combined messages.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RelayElem {
+    /// `Title`: Title of the combined message.
+    #[serde(rename = "Title", default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `MsgNum`: Number of messages combined.
+    #[serde(rename = "MsgNum", default, skip_serializing_if = "Option::is_none")]
+    pub msg_num: Option<i64>,
+    /// `CompatibleText`: Text delivered instead to client SDKs too old for combined messages.
+    #[serde(rename = "CompatibleText", default, skip_serializing_if = "Option::is_none")]
+    pub compatible_text: Option<String>,
+    /// `AbstractList`: Summary lines shown for the combined message.
+    #[serde(rename = "AbstractList", default, skip_serializing_if = "Option::is_none")]
+    pub abstract_list: Option<Vec<String>>,
+    /// `MsgList`: The combined messages; present only when they total at most 12 KB (JsonMsgKey is absent then).
+    #[serde(rename = "MsgList", default, skip_serializing_if = "Option::is_none")]
+    pub msg_list: Option<Vec<RelayedMsg>>,
+    /// `JsonMsgKey`: Key of the stored message list; present only when the messages total more than 12 KB (MsgList is absent then).
+    #[serde(rename = "JsonMsgKey", default, skip_serializing_if = "Option::is_none")]
+    pub json_msg_key: Option<String>,
+}
+impl RelayElem {
+    /// Creates an empty `RelayElem`.
+    pub fn new() -> Self {
+        Self {
+            title: None,
+            msg_num: None,
+            compatible_text: None,
+            abstract_list: None,
+            msg_list: None,
+            json_msg_key: None,
+        }
+    }
+    /// Sets `Title`.
+    #[must_use]
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+    /// Sets `MsgNum`.
+    #[must_use]
+    pub fn with_msg_num(mut self, msg_num: i64) -> Self {
+        self.msg_num = Some(msg_num);
+        self
+    }
+    /// Sets `CompatibleText`.
+    #[must_use]
+    pub fn with_compatible_text(mut self, compatible_text: impl Into<String>) -> Self {
+        self.compatible_text = Some(compatible_text.into());
+        self
+    }
+    /// Sets `AbstractList`.
+    #[must_use]
+    pub fn with_abstract_list(
+        mut self,
+        abstract_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.abstract_list = Some(abstract_list.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets `MsgList`.
+    #[must_use]
+    pub fn with_msg_list(
+        mut self,
+        msg_list: impl IntoIterator<Item = impl Into<RelayedMsg>>,
+    ) -> Self {
+        self.msg_list = Some(msg_list.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets `JsonMsgKey`.
+    #[must_use]
+    pub fn with_json_msg_key(mut self, json_msg_key: impl Into<String>) -> Self {
+        self.json_msg_key = Some(json_msg_key.into());
+        self
+    }
+}
+impl Validate for RelayElem {
+    fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        {
+            let at_field = at.field("MsgList");
+            if let Some(v) = &self.msg_list {
+                for (i, item) in v.iter().enumerate() {
+                    let at_item = at_field.index(i);
+                    item.validate_at(&at_item)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+/// One message inside a TIMRelayElem's MsgList.
+///
+/// Spec note: The page marks no field of a MsgList item required; which ones appear depends on whether the message was one-to-one or group.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RelayedMsg {
+    /// `From_Account`: UserID of the sender (one-to-one and group messages).
+    #[serde(rename = "From_Account", default, skip_serializing_if = "Option::is_none")]
+    pub from_account: Option<String>,
+    /// `To_Account`: UserID of the recipient (one-to-one messages only).
+    #[serde(rename = "To_Account", default, skip_serializing_if = "Option::is_none")]
+    pub to_account: Option<String>,
+    /// `GroupId`: Group ID (group messages only).
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// `MsgSeq`: Sequence number of the message (32-bit unsigned).
+    #[serde(rename = "MsgSeq", default, skip_serializing_if = "Option::is_none")]
+    pub msg_seq: Option<u32>,
+    /// `MsgRandom`: Random number of the message (32-bit unsigned).
+    #[serde(rename = "MsgRandom", default, skip_serializing_if = "Option::is_none")]
+    pub msg_random: Option<u32>,
+    /// `MsgTimeStamp`: Message time, Unix seconds.
+    #[serde(rename = "MsgTimeStamp", default, skip_serializing_if = "Option::is_none")]
+    pub msg_time_stamp: Option<i64>,
+    /// `MsgBody`: The message's elements, in the {"MsgType": ..., "MsgContent": {...}} form; each decodes into a MsgElement with serde_json::from_value when needed.
+    ///
+    /// Spec note: Kept as raw JSON rather than a list of MsgElement: a combined message may nest combined messages, and a typed MsgBody would make MsgElement recursive, which the code generator and the spec-driven property tests walk without a depth limit.
+    #[serde(rename = "MsgBody", default, skip_serializing_if = "Option::is_none")]
+    pub msg_body: Option<Vec<serde_json::Value>>,
+    /// `CloudCustomData`: Custom data stored with the message.
+    #[serde(
+        rename = "CloudCustomData",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cloud_custom_data: Option<String>,
+}
+impl RelayedMsg {
+    /// Creates an empty `RelayedMsg`.
+    pub fn new() -> Self {
+        Self {
+            from_account: None,
+            to_account: None,
+            group_id: None,
+            msg_seq: None,
+            msg_random: None,
+            msg_time_stamp: None,
+            msg_body: None,
+            cloud_custom_data: None,
+        }
+    }
+    /// Sets `From_Account`.
+    #[must_use]
+    pub fn with_from_account(mut self, from_account: impl Into<String>) -> Self {
+        self.from_account = Some(from_account.into());
+        self
+    }
+    /// Sets `To_Account`.
+    #[must_use]
+    pub fn with_to_account(mut self, to_account: impl Into<String>) -> Self {
+        self.to_account = Some(to_account.into());
+        self
+    }
+    /// Sets `GroupId`.
+    #[must_use]
+    pub fn with_group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.group_id = Some(group_id.into());
+        self
+    }
+    /// Sets `MsgSeq`.
+    #[must_use]
+    pub fn with_msg_seq(mut self, msg_seq: u32) -> Self {
+        self.msg_seq = Some(msg_seq);
+        self
+    }
+    /// Sets `MsgRandom`.
+    #[must_use]
+    pub fn with_msg_random(mut self, msg_random: u32) -> Self {
+        self.msg_random = Some(msg_random);
+        self
+    }
+    /// Sets `MsgTimeStamp`.
+    #[must_use]
+    pub fn with_msg_time_stamp(mut self, msg_time_stamp: i64) -> Self {
+        self.msg_time_stamp = Some(msg_time_stamp);
+        self
+    }
+    /// Sets `MsgBody`.
+    #[must_use]
+    pub fn with_msg_body(
+        mut self,
+        msg_body: impl IntoIterator<Item = impl Into<serde_json::Value>>,
+    ) -> Self {
+        self.msg_body = Some(msg_body.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets `CloudCustomData`.
+    #[must_use]
+    pub fn with_cloud_custom_data(
+        mut self,
+        cloud_custom_data: impl Into<String>,
+    ) -> Self {
+        self.cloud_custom_data = Some(cloud_custom_data.into());
+        self
+    }
+}
+impl Validate for RelayedMsg {
+    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
         Ok(())
     }
 }
 /// Content of a TIMSoundElem.
+///
+/// Spec note: The required fields are what the message-format page asks of a REST send. Elements sent by 2.X/3.X client SDKs carry only UUID, Size and Second, so a service that reads stored messages back would need its own, looser shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SoundElem {
-    /// `Url`: Download URL of the voice file.
+    /// `Url`: Download URL of the voice file; the voice must be downloadable from it.
     #[serde(rename = "Url")]
     pub url: String,
-    /// `UUID`: Unique ID of the voice file.
-    #[serde(rename = "UUID", default, skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
+    /// `UUID`: Globally unique ID of the voice file (usually its MD5); receivers use it to identify the voice.
+    ///
+    /// Spec note: Required: the message-format page says a voice element sent through the REST API needs Url, UUID and Download_Flag.
+    #[serde(rename = "UUID")]
+    pub uuid: String,
     /// `Size`: Size in bytes.
     #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// `Second`: Duration in seconds.
     #[serde(rename = "Second", default, skip_serializing_if = "Option::is_none")]
     pub second: Option<i64>,
-    /// `Download_Flag`: Download flag; 2 means the Url can be downloaded directly.
-    #[serde(rename = "Download_Flag", default, skip_serializing_if = "Option::is_none")]
-    pub download_flag: Option<i64>,
+    /// `Download_Flag`: Download flag; must be 2 (the voice is downloaded directly from Url).
+    ///
+    /// Spec note: Required: the message-format page says a voice element sent through the REST API needs Url, UUID and Download_Flag, and that Download_Flag must be 2. The value is not checked locally because no page names the code the server answers for another value.
+    #[serde(rename = "Download_Flag")]
+    pub download_flag: i64,
 }
 impl SoundElem {
-    /// Creates a `SoundElem` from its required fields (`Url`); optional fields start empty.
-    pub fn new(url: impl Into<String>) -> Self {
+    /// Creates a `SoundElem` from its required fields (`Url`, `UUID`, `Download_Flag`); optional fields start empty.
+    pub fn new(
+        url: impl Into<String>,
+        uuid: impl Into<String>,
+        download_flag: i64,
+    ) -> Self {
         Self {
             url: url.into(),
-            uuid: None,
+            uuid: uuid.into(),
             size: None,
             second: None,
-            download_flag: None,
+            download_flag,
         }
-    }
-    /// Sets `UUID`.
-    #[must_use]
-    pub fn with_uuid(mut self, uuid: impl Into<String>) -> Self {
-        self.uuid = Some(uuid.into());
-        self
     }
     /// Sets `Size`.
     #[must_use]
@@ -935,12 +1600,6 @@ impl SoundElem {
     #[must_use]
     pub fn with_second(mut self, second: i64) -> Self {
         self.second = Some(second);
-        self
-    }
-    /// Sets `Download_Flag`.
-    #[must_use]
-    pub fn with_download_flag(mut self, download_flag: i64) -> Self {
-        self.download_flag = Some(download_flag);
         self
     }
 }
@@ -969,15 +1628,19 @@ impl Validate for TextElem {
     }
 }
 /// Content of a TIMVideoFileElem.
+///
+/// Spec note: The required fields are the eight the message-format page asks of a REST send. Elements sent by 2.X/3.X client SDKs have no VideoUrl, ThumbUrl or download flags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct VideoFileElem {
-    /// `VideoUrl`: Download URL of the video.
+    /// `VideoUrl`: Download URL of the video; the video must be downloadable from it.
     #[serde(rename = "VideoUrl")]
     pub video_url: String,
-    /// `VideoUUID`: Unique ID of the video.
-    #[serde(rename = "VideoUUID", default, skip_serializing_if = "Option::is_none")]
-    pub video_uuid: Option<String>,
+    /// `VideoUUID`: Globally unique ID of the video (usually its MD5).
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a video element sent through the REST API needs.
+    #[serde(rename = "VideoUUID")]
+    pub video_uuid: String,
     /// `VideoSize`: Video size in bytes.
     #[serde(rename = "VideoSize", default, skip_serializing_if = "Option::is_none")]
     pub video_size: Option<i64>,
@@ -987,63 +1650,71 @@ pub struct VideoFileElem {
     /// `VideoFormat`: Video format, e.g. mp4.
     #[serde(rename = "VideoFormat", default, skip_serializing_if = "Option::is_none")]
     pub video_format: Option<String>,
-    /// `VideoDownloadFlag`: Video download flag; 2 means direct download.
-    #[serde(
-        rename = "VideoDownloadFlag",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub video_download_flag: Option<i64>,
-    /// `ThumbUrl`: Download URL of the thumbnail.
-    #[serde(rename = "ThumbUrl", default, skip_serializing_if = "Option::is_none")]
-    pub thumb_url: Option<String>,
-    /// `ThumbUUID`: Unique ID of the thumbnail.
-    #[serde(rename = "ThumbUUID", default, skip_serializing_if = "Option::is_none")]
-    pub thumb_uuid: Option<String>,
+    /// `VideoDownloadFlag`: Video download flag; must be 2 (the video is downloaded directly from VideoUrl).
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a REST send needs and says it must be 2. The value is not checked locally because no page names the code the server answers for another value.
+    #[serde(rename = "VideoDownloadFlag")]
+    pub video_download_flag: i64,
+    /// `ThumbUrl`: Download URL of the thumbnail; the thumbnail must be downloadable from it.
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a video element sent through the REST API needs.
+    #[serde(rename = "ThumbUrl")]
+    pub thumb_url: String,
+    /// `ThumbUUID`: Globally unique ID of the thumbnail (usually its MD5).
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a video element sent through the REST API needs.
+    #[serde(rename = "ThumbUUID")]
+    pub thumb_uuid: String,
     /// `ThumbSize`: Thumbnail size in bytes.
     #[serde(rename = "ThumbSize", default, skip_serializing_if = "Option::is_none")]
     pub thumb_size: Option<i64>,
     /// `ThumbWidth`: Thumbnail width in pixels.
-    #[serde(rename = "ThumbWidth", default, skip_serializing_if = "Option::is_none")]
-    pub thumb_width: Option<i64>,
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a video element sent through the REST API needs.
+    #[serde(rename = "ThumbWidth")]
+    pub thumb_width: i64,
     /// `ThumbHeight`: Thumbnail height in pixels.
-    #[serde(rename = "ThumbHeight", default, skip_serializing_if = "Option::is_none")]
-    pub thumb_height: Option<i64>,
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a video element sent through the REST API needs.
+    #[serde(rename = "ThumbHeight")]
+    pub thumb_height: i64,
     /// `ThumbFormat`: Thumbnail format, e.g. JPG.
     #[serde(rename = "ThumbFormat", default, skip_serializing_if = "Option::is_none")]
     pub thumb_format: Option<String>,
-    /// `ThumbDownloadFlag`: Thumbnail download flag; 2 means direct download.
-    #[serde(
-        rename = "ThumbDownloadFlag",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub thumb_download_flag: Option<i64>,
+    /// `ThumbDownloadFlag`: Thumbnail download flag; must be 2 (the thumbnail is downloaded directly from ThumbUrl).
+    ///
+    /// Spec note: Required: the message-format page lists it among the fields a REST send needs and says it must be 2. The value is not checked locally because no page names the code the server answers for another value.
+    #[serde(rename = "ThumbDownloadFlag")]
+    pub thumb_download_flag: i64,
 }
 impl VideoFileElem {
-    /// Creates a `VideoFileElem` from its required fields (`VideoUrl`); optional fields start empty.
-    pub fn new(video_url: impl Into<String>) -> Self {
+    /// Creates a `VideoFileElem` from its required fields (`VideoUrl`, `VideoUUID`, `VideoDownloadFlag`, `ThumbUrl`, `ThumbUUID`, `ThumbWidth`, `ThumbHeight`, `ThumbDownloadFlag`); optional fields start empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        video_url: impl Into<String>,
+        video_uuid: impl Into<String>,
+        video_download_flag: i64,
+        thumb_url: impl Into<String>,
+        thumb_uuid: impl Into<String>,
+        thumb_width: i64,
+        thumb_height: i64,
+        thumb_download_flag: i64,
+    ) -> Self {
         Self {
             video_url: video_url.into(),
-            video_uuid: None,
+            video_uuid: video_uuid.into(),
             video_size: None,
             video_second: None,
             video_format: None,
-            video_download_flag: None,
-            thumb_url: None,
-            thumb_uuid: None,
+            video_download_flag,
+            thumb_url: thumb_url.into(),
+            thumb_uuid: thumb_uuid.into(),
             thumb_size: None,
-            thumb_width: None,
-            thumb_height: None,
+            thumb_width,
+            thumb_height,
             thumb_format: None,
-            thumb_download_flag: None,
+            thumb_download_flag,
         }
-    }
-    /// Sets `VideoUUID`.
-    #[must_use]
-    pub fn with_video_uuid(mut self, video_uuid: impl Into<String>) -> Self {
-        self.video_uuid = Some(video_uuid.into());
-        self
     }
     /// Sets `VideoSize`.
     #[must_use]
@@ -1063,52 +1734,16 @@ impl VideoFileElem {
         self.video_format = Some(video_format.into());
         self
     }
-    /// Sets `VideoDownloadFlag`.
-    #[must_use]
-    pub fn with_video_download_flag(mut self, video_download_flag: i64) -> Self {
-        self.video_download_flag = Some(video_download_flag);
-        self
-    }
-    /// Sets `ThumbUrl`.
-    #[must_use]
-    pub fn with_thumb_url(mut self, thumb_url: impl Into<String>) -> Self {
-        self.thumb_url = Some(thumb_url.into());
-        self
-    }
-    /// Sets `ThumbUUID`.
-    #[must_use]
-    pub fn with_thumb_uuid(mut self, thumb_uuid: impl Into<String>) -> Self {
-        self.thumb_uuid = Some(thumb_uuid.into());
-        self
-    }
     /// Sets `ThumbSize`.
     #[must_use]
     pub fn with_thumb_size(mut self, thumb_size: i64) -> Self {
         self.thumb_size = Some(thumb_size);
         self
     }
-    /// Sets `ThumbWidth`.
-    #[must_use]
-    pub fn with_thumb_width(mut self, thumb_width: i64) -> Self {
-        self.thumb_width = Some(thumb_width);
-        self
-    }
-    /// Sets `ThumbHeight`.
-    #[must_use]
-    pub fn with_thumb_height(mut self, thumb_height: i64) -> Self {
-        self.thumb_height = Some(thumb_height);
-        self
-    }
     /// Sets `ThumbFormat`.
     #[must_use]
     pub fn with_thumb_format(mut self, thumb_format: impl Into<String>) -> Self {
         self.thumb_format = Some(thumb_format.into());
-        self
-    }
-    /// Sets `ThumbDownloadFlag`.
-    #[must_use]
-    pub fn with_thumb_download_flag(mut self, thumb_download_flag: i64) -> Self {
-        self.thumb_download_flag = Some(thumb_download_flag);
         self
     }
 }

@@ -102,12 +102,34 @@ pub enum ErrorCode {
     AdminRequiredForAccount,
     /// 70500 (public): Internal server error; the outcome is unknown.
     AccountInternalError,
+    /// 72000 (public): Trial edition: daily active users exceed the free quota; upgrade the app's edition to lift the limit.
+    TrialDauQuotaExceeded,
+    /// 72002 (public): Trial edition: monthly active users exceed the free quota; upgrade the app's edition to lift the limit.
+    ///
+    /// Spec note: Only the newest error-code table lists 72002; the older one has 72000 (DAU) alone.
+    TrialMauQuotaExceeded,
     /// 80001 (public): The text hit the content-safety filter.
     ContentSafetyHit,
     /// 80002 (public): The message body is too long (8 KB in older revisions, 12 KB in newer).
     MessageTooLong,
     /// 80003 (public): The pre-send callback failed or timed out.
     PreSendCallbackFailed,
+    /// 80004 (public): An image in the message hit the content-safety filter; the message was not delivered.
+    ///
+    /// Spec note: Not in the im_push page's list; it concerns messages that carry a TIMImageElem, which im_push can send.
+    ImageContentSafetyHit,
+    /// 80005 (public): The service is deactivated: the edition has expired (buy or renew) or the account is in arrears (top up).
+    ///
+    /// Spec note: Only the newest error-code table lists 80005.
+    ServiceDeactivated,
+    /// 90008 (public): From_Account is missing or names an account that does not exist.
+    ///
+    /// Spec note: A code of the global message table (older and newer revisions), answered by several message services; the im_push page does not list it although im_push takes an optional From_Account.
+    FromAccountInvalid,
+    /// 90048 (public): The requested user account does not exist (e.g. it was deleted).
+    ///
+    /// Spec note: A code of the global message table (older and newer revisions); no all_member_push page lists it.
+    UserAccountNotFound,
     /// 90001 (`all_member_push`): Failed to parse the request JSON.
     JsonParseFailed,
     /// 90002 (`all_member_push`): MsgBody is malformed or not an array.
@@ -130,7 +152,9 @@ pub enum ErrorCode {
     PushTooFrequent,
     /// 90026 (`all_member_push`): The offline retention time exceeds 7 days (604800 s).
     MsgLifeTimeTooLong,
-    /// 90030 (`all_member_push`): An attribute is empty or longer than 50 bytes (global table, older revision).
+    /// 90030 (`all_member_push`): Older global table: an attribute is 0 bytes or longer than 50 bytes. Newer global table: the SyncFromOldSystem field is wrong (a field of message import, 1047/35014).
+    ///
+    /// Spec note: The two revisions give 90030 unrelated meanings; the Rust name follows the older one. No endpoint here lists 90030 and the SDK never answers it locally (an attribute value over 50 bytes is refused with 90033), so a 90030 from a real server should be read through its ErrorInfo, not its name. Both readings are caller mistakes, so the kind holds for either.
     AttributeLengthInvalid,
     /// 90032 (`all_member_push`): More than 10 tags in a push condition or in one user's add-tag entry.
     TooManyTags,
@@ -150,15 +174,21 @@ pub enum ErrorCode {
     PushToAllNotEnabled,
     /// 90047 (`all_member_push`): The daily push quota (default 100) is used up.
     DailyPushQuotaExceeded,
-    /// 90992 (`all_member_push`): Internal service error; the outcome is unknown.
+    /// 90992 (`all_member_push`): Older table: internal service error, try again. Newer table: message callback error. Both add that if every request gets it and a third-party callback is configured, the app server is probably not answering the callback.
+    ///
+    /// Spec note: Kept transient: both revisions advise retrying and the outcome of the failed call is unknown. Transient repeats only idempotent calls (im_push only when the caller opts in to non-idempotent retries) and gives up after the retry budget; a 90992 that persists points at the app's callback server, which retrying cannot fix.
     InternalError90992,
     /// 90994 (`all_member_push`): Internal service error; the outcome is unknown.
     InternalError90994,
-    /// 90995 (`all_member_push`): Internal service error; the outcome is unknown.
+    /// 90995 (`all_member_push`): Internal service error; the outcome is unknown. The newer table's advice for it is that the message is too long: shorten the message content.
+    ///
+    /// Spec note: Kept transient: both revisions describe it as an internal error to retry (the older one says only that). The newer "message too long" advice concerns message bodies, i.e. im_push, which is not idempotent and so is not retried unless the caller opts in; the idempotent tag and attribute calls carry no message body. A caller class would stop the retries both revisions advise.
     InternalError90995,
     /// 91000 (`all_member_push`): Internal service error; the outcome is unknown. Retry only if a repeat is harmless.
     InternalError,
-    /// 93000 (`all_member_push`): The JSON body is larger than 8 KB.
+    /// 93000 (`all_member_push`): The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.
+    ///
+    /// Spec note: The limit moved from 8 KB to 12 KB between revisions, as for 80002. The newer page also reuses 93000 in its content-moderation table (content to review over 8 KB), a different service.
     BodyTooLarge,
     /// A code the spec does not list.
     Unknown(i64),
@@ -219,9 +249,15 @@ impl ErrorCode {
         ErrorCode::InvalidParameter,
         ErrorCode::AdminRequiredForAccount,
         ErrorCode::AccountInternalError,
+        ErrorCode::TrialDauQuotaExceeded,
+        ErrorCode::TrialMauQuotaExceeded,
         ErrorCode::ContentSafetyHit,
         ErrorCode::MessageTooLong,
         ErrorCode::PreSendCallbackFailed,
+        ErrorCode::ImageContentSafetyHit,
+        ErrorCode::ServiceDeactivated,
+        ErrorCode::FromAccountInvalid,
+        ErrorCode::UserAccountNotFound,
         ErrorCode::JsonParseFailed,
         ErrorCode::MsgBodyInvalid,
         ErrorCode::MsgRandomInvalid,
@@ -296,9 +332,15 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => 70402i64,
             ErrorCode::AdminRequiredForAccount => 70403i64,
             ErrorCode::AccountInternalError => 70500i64,
+            ErrorCode::TrialDauQuotaExceeded => 72000i64,
+            ErrorCode::TrialMauQuotaExceeded => 72002i64,
             ErrorCode::ContentSafetyHit => 80001i64,
             ErrorCode::MessageTooLong => 80002i64,
             ErrorCode::PreSendCallbackFailed => 80003i64,
+            ErrorCode::ImageContentSafetyHit => 80004i64,
+            ErrorCode::ServiceDeactivated => 80005i64,
+            ErrorCode::FromAccountInvalid => 90008i64,
+            ErrorCode::UserAccountNotFound => 90048i64,
             ErrorCode::JsonParseFailed => 90001i64,
             ErrorCode::MsgBodyInvalid => 90002i64,
             ErrorCode::MsgRandomInvalid => 90005i64,
@@ -377,9 +419,15 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => Some(CodeKind::Caller),
             ErrorCode::AdminRequiredForAccount => Some(CodeKind::Config),
             ErrorCode::AccountInternalError => Some(CodeKind::Transient),
+            ErrorCode::TrialDauQuotaExceeded => Some(CodeKind::Quota),
+            ErrorCode::TrialMauQuotaExceeded => Some(CodeKind::Quota),
             ErrorCode::ContentSafetyHit => Some(CodeKind::Caller),
             ErrorCode::MessageTooLong => Some(CodeKind::Caller),
             ErrorCode::PreSendCallbackFailed => Some(CodeKind::Caller),
+            ErrorCode::ImageContentSafetyHit => Some(CodeKind::Caller),
+            ErrorCode::ServiceDeactivated => Some(CodeKind::Config),
+            ErrorCode::FromAccountInvalid => Some(CodeKind::Caller),
+            ErrorCode::UserAccountNotFound => Some(CodeKind::Caller),
             ErrorCode::JsonParseFailed => Some(CodeKind::Caller),
             ErrorCode::MsgBodyInvalid => Some(CodeKind::Caller),
             ErrorCode::MsgRandomInvalid => Some(CodeKind::Caller),
@@ -540,6 +588,16 @@ impl ErrorCode {
             ErrorCode::AccountInternalError => {
                 Some("Internal server error; the outcome is unknown.")
             }
+            ErrorCode::TrialDauQuotaExceeded => {
+                Some(
+                    "Trial edition: daily active users exceed the free quota; upgrade the app's edition to lift the limit.",
+                )
+            }
+            ErrorCode::TrialMauQuotaExceeded => {
+                Some(
+                    "Trial edition: monthly active users exceed the free quota; upgrade the app's edition to lift the limit.",
+                )
+            }
             ErrorCode::ContentSafetyHit => {
                 Some("The text hit the content-safety filter.")
             }
@@ -550,6 +608,22 @@ impl ErrorCode {
             }
             ErrorCode::PreSendCallbackFailed => {
                 Some("The pre-send callback failed or timed out.")
+            }
+            ErrorCode::ImageContentSafetyHit => {
+                Some(
+                    "An image in the message hit the content-safety filter; the message was not delivered.",
+                )
+            }
+            ErrorCode::ServiceDeactivated => {
+                Some(
+                    "The service is deactivated: the edition has expired (buy or renew) or the account is in arrears (top up).",
+                )
+            }
+            ErrorCode::FromAccountInvalid => {
+                Some("From_Account is missing or names an account that does not exist.")
+            }
+            ErrorCode::UserAccountNotFound => {
+                Some("The requested user account does not exist (e.g. it was deleted).")
             }
             ErrorCode::JsonParseFailed => Some("Failed to parse the request JSON."),
             ErrorCode::MsgBodyInvalid => Some("MsgBody is malformed or not an array."),
@@ -580,7 +654,7 @@ impl ErrorCode {
             }
             ErrorCode::AttributeLengthInvalid => {
                 Some(
-                    "An attribute is empty or longer than 50 bytes (global table, older revision).",
+                    "Older global table: an attribute is 0 bytes or longer than 50 bytes. Newer global table: the SyncFromOldSystem field is wrong (a field of message import, 1047/35014).",
                 )
             }
             ErrorCode::TooManyTags => {
@@ -611,20 +685,28 @@ impl ErrorCode {
                 Some("The daily push quota (default 100) is used up.")
             }
             ErrorCode::InternalError90992 => {
-                Some("Internal service error; the outcome is unknown.")
+                Some(
+                    "Older table: internal service error, try again. Newer table: message callback error. Both add that if every request gets it and a third-party callback is configured, the app server is probably not answering the callback.",
+                )
             }
             ErrorCode::InternalError90994 => {
                 Some("Internal service error; the outcome is unknown.")
             }
             ErrorCode::InternalError90995 => {
-                Some("Internal service error; the outcome is unknown.")
+                Some(
+                    "Internal service error; the outcome is unknown. The newer table's advice for it is that the message is too long: shorten the message content.",
+                )
             }
             ErrorCode::InternalError => {
                 Some(
                     "Internal service error; the outcome is unknown. Retry only if a repeat is harmless.",
                 )
             }
-            ErrorCode::BodyTooLarge => Some("The JSON body is larger than 8 KB."),
+            ErrorCode::BodyTooLarge => {
+                Some(
+                    "The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.",
+                )
+            }
             ErrorCode::Unknown(_) => None,
         }
     }
@@ -675,9 +757,15 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => Some("InvalidParameter"),
             ErrorCode::AdminRequiredForAccount => Some("AdminRequiredForAccount"),
             ErrorCode::AccountInternalError => Some("AccountInternalError"),
+            ErrorCode::TrialDauQuotaExceeded => Some("TrialDauQuotaExceeded"),
+            ErrorCode::TrialMauQuotaExceeded => Some("TrialMauQuotaExceeded"),
             ErrorCode::ContentSafetyHit => Some("ContentSafetyHit"),
             ErrorCode::MessageTooLong => Some("MessageTooLong"),
             ErrorCode::PreSendCallbackFailed => Some("PreSendCallbackFailed"),
+            ErrorCode::ImageContentSafetyHit => Some("ImageContentSafetyHit"),
+            ErrorCode::ServiceDeactivated => Some("ServiceDeactivated"),
+            ErrorCode::FromAccountInvalid => Some("FromAccountInvalid"),
+            ErrorCode::UserAccountNotFound => Some("UserAccountNotFound"),
             ErrorCode::JsonParseFailed => Some("JsonParseFailed"),
             ErrorCode::MsgBodyInvalid => Some("MsgBodyInvalid"),
             ErrorCode::MsgRandomInvalid => Some("MsgRandomInvalid"),
@@ -754,9 +842,15 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => Some(ErrorScope::Public),
             ErrorCode::AdminRequiredForAccount => Some(ErrorScope::Public),
             ErrorCode::AccountInternalError => Some(ErrorScope::Public),
+            ErrorCode::TrialDauQuotaExceeded => Some(ErrorScope::Public),
+            ErrorCode::TrialMauQuotaExceeded => Some(ErrorScope::Public),
             ErrorCode::ContentSafetyHit => Some(ErrorScope::Public),
             ErrorCode::MessageTooLong => Some(ErrorScope::Public),
             ErrorCode::PreSendCallbackFailed => Some(ErrorScope::Public),
+            ErrorCode::ImageContentSafetyHit => Some(ErrorScope::Public),
+            ErrorCode::ServiceDeactivated => Some(ErrorScope::Public),
+            ErrorCode::FromAccountInvalid => Some(ErrorScope::Public),
+            ErrorCode::UserAccountNotFound => Some(ErrorScope::Public),
             ErrorCode::JsonParseFailed => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::MsgBodyInvalid => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::MsgRandomInvalid => Some(ErrorScope::Service("all_member_push")),
@@ -846,9 +940,15 @@ impl From<i64> for ErrorCode {
             70402i64 => ErrorCode::InvalidParameter,
             70403i64 => ErrorCode::AdminRequiredForAccount,
             70500i64 => ErrorCode::AccountInternalError,
+            72000i64 => ErrorCode::TrialDauQuotaExceeded,
+            72002i64 => ErrorCode::TrialMauQuotaExceeded,
             80001i64 => ErrorCode::ContentSafetyHit,
             80002i64 => ErrorCode::MessageTooLong,
             80003i64 => ErrorCode::PreSendCallbackFailed,
+            80004i64 => ErrorCode::ImageContentSafetyHit,
+            80005i64 => ErrorCode::ServiceDeactivated,
+            90008i64 => ErrorCode::FromAccountInvalid,
+            90048i64 => ErrorCode::UserAccountNotFound,
             90001i64 => ErrorCode::JsonParseFailed,
             90002i64 => ErrorCode::MsgBodyInvalid,
             90005i64 => ErrorCode::MsgRandomInvalid,

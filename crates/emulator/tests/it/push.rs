@@ -326,6 +326,84 @@ async fn push_request_rules_and_codes() {
 }
 
 #[tokio::test]
+async fn documented_offline_push_fields_and_media_elements() {
+    let api = populated().await;
+    // Fields of the newer OfflinePushInfo page are accepted (they were answered 90043).
+    let info = json!({
+        "PushFlag": 0,
+        "Desc": "offline",
+        "MultiLanguageContent": [{"Language": "en", "Title": "T", "Desc": "D"}],
+        "HarmonyInfo": {"Title": "t", "Category": "IM", "Sound": "alert.mp3", "SoundDuration": 10},
+        "BadgeAddNum": 1,
+        "BadgeSetNum": 5,
+        "PushTemplateId": "1400000000-2",
+        "PushTemplateParam": {"UserName": "aaaa"},
+        "AndroidInfo": {
+            "OPPOCategory": "IM",
+            "OPPOPrivateMsgTemplateId": "xxxx",
+            "OPPOPrivateTitleParameters": {"k1": "v1"},
+            "OPPOPrivateContentParameters": {"k1": "v1"},
+            "OPPONotifyLevel": 2,
+            "VIVONotifyType": "4",
+            "GooglePriority": "high",
+            "MeiZuNoticeMsgType": 0
+        },
+        "ApnsInfo": {
+            "IsVoipPush": 1,
+            "LiveActivity": {"LaId": "timpush", "Event": "end", "ContentState": {"k1": 1}, "DismissalDate": 1739502750}
+        }
+    });
+    let v = api
+        .call(
+            "im_push",
+            json!({"MsgRandom": 11, "MsgBody": text("hi"), "OfflinePushInfo": info}),
+        )
+        .await;
+    assert_eq!(code(&v), 0, "{v}");
+    // LaId, Event and ContentState are required inside LiveActivity.
+    let v = api
+        .call(
+            "im_push",
+            json!({"MsgRandom": 12, "MsgBody": text("hi"),
+                   "OfflinePushInfo": {"ApnsInfo": {"LiveActivity": {"LaId": "timpush", "Event": "update"}}}}),
+        )
+        .await;
+    assert_eq!(code(&v), 90043, "{v}");
+    // A voice element needs Url, UUID and Download_Flag for a REST send.
+    let sound = |content: Value| json!({"MsgRandom": 13, "MsgBody": [{"MsgType": "TIMSoundElem", "MsgContent": content}]});
+    let v = api
+        .call(
+            "im_push",
+            sound(json!({"Url": "https://x/voice", "Second": 1})),
+        )
+        .await;
+    assert_eq!(code(&v), 90010, "{v}");
+    let v = api
+        .call(
+            "im_push",
+            sound(json!({"Url": "https://x/voice", "UUID": "md5", "Download_Flag": 2})),
+        )
+        .await;
+    assert_eq!(code(&v), 0, "{v}");
+    // An image needs URL, UUID, Width and Height; ImageFormat may be left out.
+    let image = |info: Value| {
+        json!({"MsgRandom": 14, "MsgBody": [{"MsgType": "TIMImageElem",
+               "MsgContent": {"UUID": "md5", "ImageInfoArray": [info]}}]})
+    };
+    let v = api
+        .call("im_push", image(json!({"Type": 1, "URL": "https://x/img"})))
+        .await;
+    assert_eq!(code(&v), 90010, "{v}");
+    let v = api
+        .call(
+            "im_push",
+            image(json!({"Type": 1, "Width": 0, "Height": 0, "URL": "https://x/img"})),
+        )
+        .await;
+    assert_eq!(code(&v), 0, "{v}");
+}
+
+#[tokio::test]
 async fn a_repeated_msg_random_is_the_same_task() {
     let clock = manual_clock();
     let api = Api::start_with_clock(Emulator::builder().with_accounts(["u"]), clock.clone()).await;

@@ -11,6 +11,8 @@ use crate::generated::ErrorCode;
 use std::time::Duration;
 #[allow(unused_imports)]
 use crate::endpoint::{ApiRequest, Batch, BatchInfo, Endpoint, EndpointInfo, RateLimit};
+#[allow(unused_imports)]
+use crate::endpoint::ItemFailure;
 use crate::envelope::{ActionStatus, Envelope};
 use crate::generated::EndpointId;
 #[allow(unused_imports)]
@@ -38,6 +40,8 @@ impl Endpoint for Push {
         idempotent: false,
         rate: RateLimit {
             per_second: None,
+            per_minute: None,
+            counted_by: None,
             per_day: Some(100u32),
             min_interval: Some(Duration::from_millis(1000u64)),
         },
@@ -267,6 +271,8 @@ impl Endpoint for SetAttrName {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -410,6 +416,8 @@ impl Endpoint for GetAttrName {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -538,6 +546,8 @@ impl Endpoint for GetAttr {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -699,6 +709,8 @@ impl Endpoint for SetAttr {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -848,6 +860,8 @@ impl Endpoint for RemoveAttr {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -999,6 +1013,8 @@ impl Endpoint for GetTag {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -1162,6 +1178,8 @@ impl Endpoint for AddTag {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -1312,6 +1330,8 @@ impl Endpoint for RemoveTag {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
@@ -1462,6 +1482,8 @@ impl Endpoint for RemoveAllTags {
         idempotent: true,
         rate: RateLimit {
             per_second: Some(100u32),
+            per_minute: None,
+            counted_by: None,
             per_day: None,
             min_interval: None,
         },
