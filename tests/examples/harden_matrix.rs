@@ -121,8 +121,8 @@ const FAULTS: [Fault; 8] = [
         kind: FaultKind::NonJson,
         code: None,
         class: Some((
-            Class::Never,
-            "an answer that is not the API's: repeating will not help",
+            Class::IdempotentOnly,
+            "a status 200 page that is not JSON (a gateway or proxy): the outcome is unknown",
         )),
         applied: false,
     },
@@ -539,6 +539,8 @@ fn main() {
         let emu = Emulator::builder()
             .with_key(tim_core::SecretKey::new(key.as_str()))
             .with_rate_limits(false)
+            // The matrix pushes back to back: no 90024 between its cells.
+            .with_push_spacing(false)
             // Off, so that a repeated push would be recorded twice rather than deduplicated.
             .with_push_dedup_window(Duration::ZERO)
             .with_fault_delay(FAULT_DELAY)

@@ -37,6 +37,15 @@ fn fail(code: i64) -> Answer {
     json_answer(json!({"ActionStatus":"FAIL","ErrorCode":code,"ErrorInfo":"scripted"}))
 }
 
+/// A proxy's maintenance page with status 200.
+fn html_200() -> Answer {
+    Ok(http::Response::builder()
+        .status(200)
+        .header("content-type", "text/html")
+        .body(Bytes::from_static(b"<html>maintenance</html>"))
+        .unwrap())
+}
+
 fn query(req: &Request, name: &str) -> String {
     req.uri()
         .query()
@@ -143,6 +152,16 @@ fn n_failures_then_success_per_retry_class() {
             false,
             4,
             true,
+        ),
+        ("200 HTML on tags", html_200, 2, false, 3, true),
+        ("200 HTML on push", html_200, 1, true, 1, false),
+        (
+            "200 JSON of the wrong shape on tags",
+            || json_answer(json!(["not", "an", "envelope"])),
+            1,
+            false,
+            1,
+            false,
         ),
         ("5 failures on tags", || fail(91000), 5, false, 4, false),
     ];
@@ -349,6 +368,55 @@ fn backoff_is_exponential_with_full_jitter_and_bounded_in_time() {
 }
 
 #[test]
+fn throttled_calls_wait_out_the_servers_window_in_virtual_time() {
+    // 60007 three times, then success: every retry waits the 1 s floor plus jitter.
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let calls = AtomicUsize::new(0);
+    let policy = RetryPolicy::default()
+        .with_max_attempts(5)
+        .with_initial_backoff(Duration::from_millis(100));
+    let c = virtual_client(
+        &clock,
+        move |_| {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                fail(60007)
+            } else {
+                ok_tags()
+            }
+        },
+        RateLimits::off(),
+        policy,
+    );
+    run(c.all_member_push().get_tag(GetTagRequest::new(["u1"]))).unwrap();
+    let sleeps = c.transport().sleeps.lock().unwrap().clone();
+    assert_eq!(sleeps.len(), 3, "{sleeps:?}");
+    for (i, d) in sleeps.iter().enumerate() {
+        let floor = policy.throttle_backoff();
+        assert!(*d >= floor, "retry {}: {d:?}", i + 1);
+        assert!(*d <= floor + policy.backoff_bound(i as u32 + 1), "{d:?}");
+    }
+    assert!(
+        sleeps.iter().any(|d| *d > policy.throttle_backoff()),
+        "jitter above the floor: {sleeps:?}"
+    );
+
+    // A push refused as too frequent (90024) is waited out the same way, and the total-time
+    // budget still bounds it: with 1.5 s in all, one retry fits and a second does not.
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let c = virtual_client(
+        &clock,
+        |_| fail(90024),
+        RateLimits::off(),
+        policy.with_max_elapsed(Duration::from_millis(1500)),
+    );
+    let err = run(c.all_member_push().push(push_request())).unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::PushTooFrequent));
+    assert_eq!(c.transport().calls.load(Ordering::SeqCst), 2);
+    assert!(clock.elapsed() >= Duration::from_secs(1));
+    assert!(clock.elapsed() <= Duration::from_millis(1500));
+}
+
+#[test]
 fn rate_limits_pace_calls_in_virtual_time_and_are_shared_by_clones() {
     let clock = Arc::new(ManualClock::new(1_700_000_000));
     let c = virtual_client(
@@ -439,7 +507,7 @@ fn batches_stream_lazily_and_report_failed_chunks_with_their_items() {
     let first_two: Vec<usize> = run(c
         .chunks::<RemoveAllTags, _>(endless)
         .take(2)
-        .map(|o| o.items.len())
+        .map(|o| o.len())
         .collect());
     assert_eq!(first_two, [100, 100]);
     let n = pulled.load(Ordering::SeqCst);
@@ -505,4 +573,88 @@ fn clients_and_their_futures_are_send_and_sync() {
     let shown = format!("{c:?}");
     assert!(!shown.contains("fake-suite-key"), "{shown}");
     assert!(shown.contains("1400000000"), "{shown}");
+}
+
+#[test]
+fn a_chunk_refused_for_one_items_sake_is_split_and_the_neighbours_still_go() {
+    use tim_core::all_member_push::{SetAttr, UserAttrsSet};
+    // The server refuses a whole call with 90033 when any entry names an attribute that was
+    // never configured; entries of "bad*" users do.
+    let sent = Arc::new(std::sync::Mutex::new(Vec::<Vec<String>>::new()));
+    let log = Arc::clone(&sent);
+    let transport = move |req: Request| {
+        let log = Arc::clone(&log);
+        async move {
+            let body: Value = serde_json::from_slice(req.body()).unwrap();
+            let users: Vec<String> = body["UserAttrs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["To_Account"].as_str().unwrap().to_owned())
+                .collect();
+            let refused = users.iter().any(|u| u.starts_with("bad"));
+            log.lock().unwrap().push(users);
+            if refused {
+                fail(90033)
+            } else {
+                json_answer(json!({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}))
+            }
+        }
+    };
+    let c = client(transport);
+    // 250 entries, three of them bad (two in the first chunk, one in the third).
+    let bad = [17usize, 71, 230];
+    let entries: Vec<(u64, UserAttrsSet)> = (0..250)
+        .map(|i| {
+            let user = if bad.contains(&i) {
+                format!("bad{i}")
+            } else {
+                format!("user{i}")
+            };
+            (i as u64 + 1, UserAttrsSet::new(user, [("city", "x")]))
+        })
+        .collect();
+    let outcomes: Vec<_> = run(c
+        .chunks_keyed::<SetAttr, _, _>(futures_util::stream::iter(entries))
+        .collect());
+    assert_eq!(outcomes.len(), 3);
+    let mut failed_lines = Vec::new();
+    let mut ok_lines = Vec::new();
+    for chunk in &outcomes {
+        for part in &chunk.parts {
+            match &part.result {
+                Ok(_) => ok_lines.extend(part.keys.iter().copied()),
+                Err(e) => {
+                    assert_eq!(e.code(), Some(ErrorCode::AttributeInvalid));
+                    assert_eq!(part.keys.len(), 1, "a refused part is a lone item");
+                    failed_lines.extend(part.keys.iter().copied());
+                }
+            }
+        }
+    }
+    // Exactly the bad entries failed, named by their lines; every other entry was applied.
+    assert_eq!(failed_lines, [18, 72, 231]);
+    assert_eq!(ok_lines.len(), 247);
+    let mut all: Vec<u64> = ok_lines.iter().chain(&failed_lines).copied().collect();
+    all.sort();
+    assert_eq!(all, (1..=250).collect::<Vec<u64>>());
+    // Every good entry was sent successfully exactly once (in a call that was answered OK).
+    let calls = sent.lock().unwrap().clone();
+    let mut applied: Vec<String> = calls
+        .iter()
+        .filter(|users| !users.iter().any(|u| u.starts_with("bad")))
+        .flatten()
+        .cloned()
+        .collect();
+    applied.sort();
+    applied.dedup();
+    assert_eq!(applied.len(), 247);
+    let applied_calls: usize = calls
+        .iter()
+        .filter(|users| !users.iter().any(|u| u.starts_with("bad")))
+        .map(Vec::len)
+        .sum();
+    assert_eq!(applied_calls, 247, "no good entry applied twice");
+    // Isolation costs a few calls per bad item (halving), not one call per item.
+    assert!(calls.len() <= 3 + 3 * 2 * 7, "{} calls", calls.len());
 }

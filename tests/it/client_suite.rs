@@ -246,7 +246,9 @@ async fn truncated_empty_and_non_json_bodies<T: MakeTransport>() {
             3,
         ),
         (b"", DecodeErrorKind::Empty, 3),
-        (b"<html>maintenance</html>", DecodeErrorKind::NotJson, 1),
+        // Not JSON with a 200: a gateway failure, retried like a 502 for an idempotent call.
+        (b"<html>maintenance</html>", DecodeErrorKind::NotJson, 3),
+        // JSON of the wrong shape: final.
         (br#"["not","an","envelope"]"#, DecodeErrorKind::Shape, 1),
     ];
     for (bytes, kind, attempts) in cases {
@@ -269,6 +271,69 @@ async fn truncated_empty_and_non_json_bodies<T: MakeTransport>() {
         assert_eq!(&body[..], bytes, "{kind:?}: body kept");
         assert_eq!(server.seen().len(), attempts, "{kind:?}: attempts");
     }
+}
+
+async fn an_html_page_with_status_200_is_a_gateway_failure<T: MakeTransport>() {
+    // A proxy in front of the service answers 200 with its own page, then recovers.
+    let page = b"<!DOCTYPE html><html><body>Service maintenance</body></html>".to_vec();
+    let server = Server::start(move |seen, i| match (seen.command(), i) {
+        ("im_get_tag", 0) => Reply::Raw(StatusCode::OK, "text/html", page.clone()),
+        ("im_get_tag", _) => ok_tags(seen),
+        (_, 2) => Reply::Raw(StatusCode::OK, "text/html", page.clone()),
+        _ => ok_push(),
+    })
+    .await;
+    let c = client::<T>(&server);
+    // Idempotent: repeated, and the repeat succeeds.
+    let tags = c
+        .all_member_push()
+        .get_tag(GetTagRequest::new(["u1"]))
+        .await
+        .unwrap();
+    assert_eq!(tags.user_tags[0].tags, ["tag-of-u1"]);
+    assert_eq!(server.seen().len(), 2, "the tag read was repeated once");
+    assert_eq!(server.seen()[0].body, server.seen()[1].body);
+
+    // im_push: the page may hide an executed push, so it is not repeated...
+    let err = c
+        .all_member_push()
+        .push(push_request(21))
+        .await
+        .unwrap_err();
+    let ErrorKind::Decode { kind, .. } = err.kind() else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*kind, DecodeErrorKind::NotJson);
+    assert!(err.maybe_sent());
+    assert_eq!(
+        err.retry_class(),
+        Some(tim_core::RetryClass::IdempotentOnly)
+    );
+    assert_eq!(server.seen().len(), 3, "the push was not repeated");
+
+    // ...unless the caller opts in, and then with the same body (the same MsgRandom).
+    let server = Server::start(move |_, i| {
+        if i == 0 {
+            Reply::Raw(
+                StatusCode::OK,
+                "text/html",
+                b"<html>maintenance</html>".to_vec(),
+            )
+        } else {
+            ok_push()
+        }
+    })
+    .await;
+    let opted = client::<T>(&server)
+        .with_retry_policy(RetryPolicy::default().with_non_idempotent_retries(true));
+    opted
+        .all_member_push()
+        .push(push_request(22))
+        .await
+        .unwrap();
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].body, seen[1].body);
 }
 
 async fn a_body_cut_short_is_a_transport_error<T: MakeTransport>() {
@@ -377,6 +442,21 @@ async fn a_refused_connection_is_not_sent_and_retried<T: MakeTransport>() {
     };
     assert_eq!(t.sent(), Sent::No);
     assert!(err.is_retryable(false), "not sent: safe even for a push");
+    // The message names the endpoint, the attempt's random and the host, never the query.
+    let shown = err.to_string();
+    assert_eq!(err.host(), Some(format!("127.0.0.1:{port}").as_str()));
+    assert!(
+        shown.starts_with("all_member_push/im_push (random "),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("(host 127.0.0.1:{port})")),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("usersig") && !shown.contains("sdkappid="),
+        "{shown}"
+    );
 }
 
 async fn rate_limited_60007_is_waited_out<T: MakeTransport>() {
@@ -396,15 +476,22 @@ async fn rate_limited_60007_is_waited_out<T: MakeTransport>() {
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
     let gap = seen[1].at - seen[0].at;
+    // The documented limits are per second: the retry waits out a whole window (the default
+    // throttle backoff of 1 s), with jitter above it.
     assert!(
-        gap >= Duration::from_millis(45),
-        "paused after 60007: {gap:?}"
+        gap >= Duration::from_secs(1),
+        "waited out the window after 60007: {gap:?}"
     );
+    assert!(gap < Duration::from_secs(3), "{gap:?}");
 
-    // Surfaced only when the retries are exhausted.
+    // Surfaced only when the retries are exhausted; every retry waited a second at least.
     let err = c.all_member_push().push(push_request(5)).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::RateLimited));
-    assert_eq!(server.seen().len(), 5);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 5);
+    for pair in seen[2..].windows(2) {
+        assert!(pair[1].at - pair[0].at >= Duration::from_secs(1));
+    }
 
     // A push is waited out too (60007 means "not executed"), with the same body.
     let server = Server::start(|_, i| {
@@ -722,6 +809,7 @@ both_transports!(
     api_errors_are_typed_and_not_retried,
     bad_gateway_with_an_html_body,
     truncated_empty_and_non_json_bodies,
+    an_html_page_with_status_200_is_a_gateway_failure,
     a_body_cut_short_is_a_transport_error,
     a_server_that_never_answers_times_out,
     a_dropped_connection_is_retried_only_when_idempotent,

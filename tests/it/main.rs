@@ -6,6 +6,7 @@ mod fuzz_regressions;
 mod http_server;
 mod props;
 mod redaction;
+mod retry_table;
 mod samples;
 mod spec_json;
 mod usersig_interop;

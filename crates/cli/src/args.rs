@@ -13,7 +13,8 @@ use tim_core::{BaseUrl, Region};
 ///
 /// Exit codes: 0 success; 1 the API answered an error (the answer is still printed);
 /// 2 bad usage or input refused before sending; 3 transport or decoding failure;
-/// 4 a bulk job finished with failed items.
+/// 4 a bulk job finished with failed items; 130 a bulk job stopped on Ctrl-C or SIGTERM (rerun
+/// it with the same --checkpoint to resume).
 #[derive(Debug, Parser)]
 #[command(name = "tim", version, propagate_version = true, max_term_width = 100)]
 pub(crate) struct Cli {
@@ -141,7 +142,7 @@ pub(crate) enum FamilyCmd {
     /// Attribute slot names and user attributes.
     #[command(subcommand)]
     Attrs(AttrsCmd),
-    /// Push a text message to everyone, or to users chosen by tags or attributes.
+    /// Push a text message to users chosen by tags or attributes, or to everyone (--all).
     Push(PushArgs),
 }
 
@@ -170,10 +171,18 @@ pub(crate) struct BulkArgs {
     /// JSON Lines input, one item per line in the request item's shape, or `-` for standard input.
     #[arg(long, value_name = "FILE")]
     pub(crate) file: Option<PathBuf>,
-    /// Write failed items here (JSON Lines, with their line number and error code).
+    /// Write the items that failed here, in the input's own shape (so the file is a valid
+    /// input to rerun), with their line numbers, codes and reasons in FILE's `.reasons.jsonl`
+    /// side file.
     #[arg(long, value_name = "FILE", requires = "file")]
     pub(crate) failed: Option<PathBuf>,
-    /// Record finished chunks here; a rerun with the same file skips them.
+    /// Write the results of a read here (JSON Lines, in input order) instead of standard
+    /// output; required with --checkpoint for reads, so that a resumed job appends every
+    /// result exactly once.
+    #[arg(long, value_name = "FILE", requires = "file")]
+    pub(crate) output: Option<PathBuf>,
+    /// Keep the job's progress here: a rerun of the same command over the same input resumes
+    /// where it stopped (a changed input is refused). Ctrl-C stops cleanly (exit 130).
     #[arg(long, value_name = "FILE", requires = "file")]
     pub(crate) checkpoint: Option<PathBuf>,
     /// Most calls in flight at once.
@@ -220,10 +229,14 @@ pub(crate) enum TagsCmd {
     /// Add tags to a user (im_add_tag).
     Add {
         /// The account.
-        #[arg(required_unless_present = "file", requires = "tags")]
+        #[arg(
+            required_unless_present = "file",
+            requires = "tags",
+            conflicts_with = "file"
+        )]
         user: Option<String>,
-        /// A tag to add (repeat for more).
-        #[arg(long = "tag", value_name = "TAG")]
+        /// A tag to add (repeat for more); with --file each line carries its own tags.
+        #[arg(long = "tag", value_name = "TAG", conflicts_with = "file")]
         tags: Vec<String>,
         #[command(flatten)]
         bulk: BulkArgs,
@@ -231,10 +244,14 @@ pub(crate) enum TagsCmd {
     /// Remove tags from a user (im_remove_tag).
     Remove {
         /// The account.
-        #[arg(required_unless_present = "file", requires = "tags")]
+        #[arg(
+            required_unless_present = "file",
+            requires = "tags",
+            conflicts_with = "file"
+        )]
         user: Option<String>,
-        /// A tag to remove (repeat for more).
-        #[arg(long = "tag", value_name = "TAG")]
+        /// A tag to remove (repeat for more); with --file each line carries its own tags.
+        #[arg(long = "tag", value_name = "TAG", conflicts_with = "file")]
         tags: Vec<String>,
         #[command(flatten)]
         bulk: BulkArgs,
@@ -265,10 +282,14 @@ pub(crate) enum AttrsCmd {
     /// Set a user's attributes (im_set_attr).
     Set {
         /// The account.
-        #[arg(required_unless_present = "file", requires = "attrs")]
+        #[arg(
+            required_unless_present = "file",
+            requires = "attrs",
+            conflicts_with = "file"
+        )]
         user: Option<String>,
-        /// NAME=VALUE pairs.
-        #[arg(value_name = "NAME=VALUE", value_parser = parse_pair)]
+        /// NAME=VALUE pairs; with --file each line carries its own.
+        #[arg(value_name = "NAME=VALUE", value_parser = parse_pair, conflicts_with = "file")]
         attrs: Vec<(String, String)>,
         #[command(flatten)]
         bulk: BulkArgs,
@@ -276,10 +297,14 @@ pub(crate) enum AttrsCmd {
     /// Delete a user's attributes (im_remove_attr).
     Remove {
         /// The account.
-        #[arg(required_unless_present = "file", requires = "names")]
+        #[arg(
+            required_unless_present = "file",
+            requires = "names",
+            conflicts_with = "file"
+        )]
         user: Option<String>,
-        /// Attribute names to delete.
-        #[arg(value_name = "NAME")]
+        /// Attribute names to delete; with --file each line carries its own.
+        #[arg(value_name = "NAME", conflicts_with = "file")]
         names: Vec<String>,
         #[command(flatten)]
         bulk: BulkArgs,
@@ -304,6 +329,10 @@ pub(crate) struct PushArgs {
     /// The message text.
     #[arg(long, required = true)]
     pub(crate) text: String,
+    /// Push to every user of the app. Required when no condition (--tags-and, --tags-or,
+    /// --attrs-and, --attrs-or) is given, so that pushing to everyone is never an accident.
+    #[arg(long, conflicts_with_all = ["tags_and", "tags_or", "attrs_and", "attrs_or"])]
+    pub(crate) all: bool,
     /// Only users holding all of these tags.
     #[arg(long, value_name = "TAG", num_args = 1..)]
     pub(crate) tags_and: Vec<String>,
@@ -322,7 +351,9 @@ pub(crate) struct PushArgs {
     /// The sender shown to recipients (default: the admin).
     #[arg(long, value_name = "ACCOUNT")]
     pub(crate) from: Option<String>,
-    /// The push's MsgRandom (default: a fresh random number). Reuse it to retry the same push.
+    /// The push's MsgRandom (default: a fresh random number). After a failure that may have
+    /// pushed (a lost connection, a timeout), tim prints the command that repeats the push with
+    /// the same MsgRandom, which Tencent treats as the same push task.
     #[arg(long, value_name = "N")]
     pub(crate) msg_random: Option<u32>,
 }
@@ -330,6 +361,11 @@ pub(crate) struct PushArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum EmulatorCmd {
     /// Serve the emulator until Ctrl-C (SDKAppID and key from the global options).
+    ///
+    /// The app it answers to comes from the global options: --sdkappid (TIM_SDKAPPID, default
+    /// 1400000000), --key (TIM_SECRET_KEY, default the well-known key
+    /// tim-emulator-well-known-key-not-a-secret, printed in the banner; a key you pass is never
+    /// printed) and --identifier (TIM_IDENTIFIER, the admin account unless --admin is given).
     Serve(ServeArgs),
 }
 
@@ -342,10 +378,14 @@ pub(crate) struct ServeArgs {
     /// An admin account (repeat for more; default: the global --identifier).
     #[arg(long = "admin", value_name = "ID")]
     pub(crate) admins: Vec<String>,
-    /// Turn the documented rate limits off.
+    /// Turn the documented rate limits off: 100 calls a second per endpoint (60007) and the
+    /// daily push quota (90047). Pushes stay more than 1 s apart unless --no-push-spacing.
     #[arg(long)]
     pub(crate) no_rate_limit: bool,
-    /// Pushes allowed per day.
+    /// Accept pushes less than 1 s apart (the real service answers 90024).
+    #[arg(long)]
+    pub(crate) no_push_spacing: bool,
+    /// Pushes allowed per day (Beijing time), unless --no-rate-limit.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub(crate) daily_push_quota: u32,
     /// Keep state in this file across restarts.
@@ -385,6 +425,31 @@ mod tests {
         let b = Cli::try_parse_from(["tim", "tags", "get", "u1", "--sdkappid", "1"]).unwrap();
         assert_eq!(a.global.sdkappid, Some(1));
         assert_eq!(b.global.sdkappid, Some(1));
+    }
+
+    #[test]
+    fn push_to_everyone_conflicts_with_a_condition() {
+        let push = |extra: &[&str]| {
+            let mut argv = vec!["tim", "push", "--text", "hi"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv)
+        };
+        for condition in [
+            ["--tags-and", "vip"],
+            ["--tags-or", "vip"],
+            ["--attrs-and", "city=SZ"],
+            ["--attrs-or", "city=SZ"],
+        ] {
+            assert!(push(&condition).is_ok());
+            let mut both = vec!["--all"];
+            both.extend_from_slice(&condition);
+            let err = push(&both).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+            assert_eq!(err.exit_code(), 2);
+        }
+        assert!(push(&["--all"]).is_ok());
+        // No condition and no --all parses; `tim push` refuses it before building a request.
+        assert!(push(&[]).is_ok());
     }
 
     #[test]

@@ -197,6 +197,12 @@ mod tests {
         let e =
             parse_line::<AddTag>(2, br#"{"To_Account":"u1","Tags":["a"],"Extra":1}"#).unwrap_err();
         assert!(e.message.contains("not a valid item"), "{e}");
+        // An empty account is refused per line, with the code the emulator answers for it.
+        let e = parse_line::<AddTag>(71, br#"{"To_Account":"","Tags":["a"]}"#).unwrap_err();
+        assert_eq!((e.line, e.code), (71, Some(90001)));
+        assert!(e.message.starts_with("To_Account"), "{e}");
+        let e = parse_line::<GetTag>(5, br#""""#).unwrap_err();
+        assert_eq!(e.code, Some(90001), "{e}");
         let e = parse_line::<AddTag>(2, b"u1").unwrap_err();
         assert_eq!(e.message, "not JSON");
         let e = parse_line::<GetTag>(4, b"\xff\xfe").unwrap_err();

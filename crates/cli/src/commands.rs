@@ -100,47 +100,55 @@ impl<'a, T: Transport> EndpointVisitor for CallVisitor<'a, T> {
     }
 }
 
+/// The endpoints whose `service/command` is closest to `name` (a typo's likely meaning).
+fn closest(name: &str) -> Vec<String> {
+    let scored: Vec<(f64, String)> = EndpointId::ALL
+        .iter()
+        .map(|id| {
+            let full = id.to_string();
+            let score =
+                strsim::jaro_winkler(name, &full).max(strsim::jaro_winkler(name, id.command()));
+            (score, full)
+        })
+        .filter(|(score, _)| *score >= 0.85)
+        .collect();
+    let best = scored.iter().map(|(s, _)| *s).fold(0.0, f64::max);
+    scored
+        .into_iter()
+        .filter(|(s, _)| *s >= best - 0.02)
+        .map(|(_, full)| full)
+        .collect()
+}
+
 /// Finds the endpoint `tim call` names: `<service>/<command>` (optionally `v4/` or `/v4/` in
-/// front), or a command only one service has.
+/// front), or a command only one service has. An unknown or ambiguous name is a usage error
+/// that names the candidates.
 pub(crate) fn resolve_endpoint(name: &str) -> Result<EndpointId, Failure> {
     let trimmed = name.trim().trim_start_matches('/');
     let trimmed = trimmed.strip_prefix("v4/").unwrap_or(trimmed);
+    let unknown = |what: &str| {
+        // The same command in another service, or the names closest to a typo.
+        let command = trimmed.rsplit('/').next().unwrap_or(trimmed);
+        let mut close: Vec<String> = EndpointId::with_command(command)
+            .map(|id| id.to_string())
+            .collect();
+        if close.is_empty() {
+            close = closest(trimmed);
+        }
+        let hint = if close.is_empty() {
+            " (`tim call --list` shows every endpoint)".to_owned()
+        } else {
+            format!("; did you mean {}?", close.join(" or "))
+        };
+        Failure::Usage(format!("unknown {what} {name:?}{hint}"))
+    };
     if let Some((service, command)) = trimmed.split_once('/') {
-        return EndpointId::find(service, command).ok_or_else(|| {
-            let in_service: Vec<String> = EndpointId::ALL
-                .iter()
-                .filter(|id| id.service() == service)
-                .map(|id| id.to_string())
-                .collect();
-            let same_command: Vec<String> = EndpointId::with_command(command)
-                .map(|id| id.to_string())
-                .collect();
-            let hint = if !same_command.is_empty() {
-                format!("; did you mean {}?", same_command.join(" or "))
-            } else if !in_service.is_empty() {
-                format!(" (service {service} has: {})", in_service.join(", "))
-            } else {
-                " (`tim call --list` shows every endpoint)".to_owned()
-            };
-            Failure::Usage(format!("unknown endpoint {name:?}{hint}"))
-        });
+        return EndpointId::find(service, command).ok_or_else(|| unknown("endpoint"));
     }
     let matches: Vec<EndpointId> = EndpointId::with_command(trimmed).collect();
     match matches.as_slice() {
         [one] => Ok(*one),
-        [] => {
-            let close: Vec<String> = EndpointId::ALL
-                .iter()
-                .filter(|id| id.command().contains(trimmed) || trimmed.contains(id.command()))
-                .map(|id| id.to_string())
-                .collect();
-            let hint = if close.is_empty() {
-                " (`tim call --list` shows every endpoint)".to_owned()
-            } else {
-                format!("; did you mean {}?", close.join(" or "))
-            };
-            Err(Failure::Usage(format!("unknown command {name:?}{hint}")))
-        }
+        [] => Err(unknown("command")),
         many => {
             let names: Vec<String> = many.iter().map(|id| id.to_string()).collect();
             Err(Failure::Usage(format!(
@@ -208,13 +216,41 @@ fn no_file(bulk: &BulkArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn single(users: &[String], bulk: &BulkArgs) -> Result<(), Failure> {
+/// Accounts from the command line or `--file`: one call when they fit in one, the bulk engine
+/// otherwise (more accounts than a call takes are split like a file).
+async fn accounts<E, T>(
+    client: &Client<T>,
+    users: &[String],
+    bulk: &BulkArgs,
+    quiet: bool,
+    one_call: impl FnOnce(Vec<String>) -> E::Request,
+) -> Result<(), Failure>
+where
+    E: tim_core::Batch<Item = String>,
+    T: Transport,
+{
     if bulk.file.is_some() && !users.is_empty() {
         return Err(Failure::Usage(
             "give accounts on the command line or --file, not both".into(),
         ));
     }
-    Ok(())
+    if bulk.file.is_some() {
+        return crate::bulk::run::<E, T>(client, crate::bulk::Source::of(bulk)?, bulk, quiet).await;
+    }
+    if users.len() > E::MAX_ITEMS {
+        let source = crate::bulk::Source::Args(users.to_vec());
+        return crate::bulk::run::<E, T>(client, source, bulk, quiet).await;
+    }
+    call_and_print::<E, T>(client, one_call(users.to_vec())).await
+}
+
+/// A bulk job over `--file`.
+async fn from_file<E: tim_core::Batch, T: Transport>(
+    client: &Client<T>,
+    bulk: &BulkArgs,
+    quiet: bool,
+) -> Result<(), Failure> {
+    crate::bulk::run::<E, T>(client, crate::bulk::Source::of(bulk)?, bulk, quiet).await
 }
 
 /// `tim tags ...`.
@@ -225,14 +261,10 @@ pub(crate) async fn tags<T: Transport>(
 ) -> Result<(), Failure> {
     match cmd {
         TagsCmd::Get { users, bulk } => {
-            single(users, bulk)?;
-            if bulk.file.is_some() {
-                return crate::bulk::run::<GetTag, T>(client, bulk, quiet).await;
-            }
-            call_and_print::<GetTag, T>(client, GetTagRequest::new(users.clone())).await
+            accounts::<GetTag, T>(client, users, bulk, quiet, GetTagRequest::new).await
         }
         TagsCmd::Add { user, tags, bulk } => match user {
-            None => crate::bulk::run::<AddTag, T>(client, bulk, quiet).await,
+            None => from_file::<AddTag, T>(client, bulk, quiet).await,
             Some(user) => {
                 no_file(bulk)?;
                 let request = AddTagRequest::new([UserTagItem::new(user.clone(), tags.clone())]);
@@ -240,7 +272,7 @@ pub(crate) async fn tags<T: Transport>(
             }
         },
         TagsCmd::Remove { user, tags, bulk } => match user {
-            None => crate::bulk::run::<RemoveTag, T>(client, bulk, quiet).await,
+            None => from_file::<RemoveTag, T>(client, bulk, quiet).await,
             Some(user) => {
                 no_file(bulk)?;
                 let request = RemoveTagRequest::new([UserTags::new(user.clone(), tags.clone())]);
@@ -248,11 +280,7 @@ pub(crate) async fn tags<T: Transport>(
             }
         },
         TagsCmd::Clear { users, bulk } => {
-            single(users, bulk)?;
-            if bulk.file.is_some() {
-                return crate::bulk::run::<RemoveAllTags, T>(client, bulk, quiet).await;
-            }
-            call_and_print::<RemoveAllTags, T>(client, RemoveAllTagsRequest::new(users.clone()))
+            accounts::<RemoveAllTags, T>(client, users, bulk, quiet, RemoveAllTagsRequest::new)
                 .await
         }
     }
@@ -272,14 +300,10 @@ pub(crate) async fn attrs<T: Transport>(
             call_and_print::<SetAttrName, T>(client, SetAttrNameRequest::new(names.clone())).await
         }
         AttrsCmd::Get { users, bulk } => {
-            single(users, bulk)?;
-            if bulk.file.is_some() {
-                return crate::bulk::run::<GetAttr, T>(client, bulk, quiet).await;
-            }
-            call_and_print::<GetAttr, T>(client, GetAttrRequest::new(users.clone())).await
+            accounts::<GetAttr, T>(client, users, bulk, quiet, GetAttrRequest::new).await
         }
         AttrsCmd::Set { user, attrs, bulk } => match user {
-            None => crate::bulk::run::<SetAttr, T>(client, bulk, quiet).await,
+            None => from_file::<SetAttr, T>(client, bulk, quiet).await,
             Some(user) => {
                 no_file(bulk)?;
                 let request = SetAttrRequest::new([UserAttrsSet::new(user.clone(), attrs.clone())]);
@@ -287,7 +311,7 @@ pub(crate) async fn attrs<T: Transport>(
             }
         },
         AttrsCmd::Remove { user, names, bulk } => match user {
-            None => crate::bulk::run::<RemoveAttr, T>(client, bulk, quiet).await,
+            None => from_file::<RemoveAttr, T>(client, bulk, quiet).await,
             Some(user) => {
                 no_file(bulk)?;
                 let request =
@@ -335,12 +359,183 @@ pub(crate) fn push_request(args: &PushArgs, msg_random: u32) -> PushRequest {
 }
 
 /// `tim push`.
+///
+/// Without a condition it pushes to every user, which takes `--all`. After a failure that may
+/// have pushed (see [`may_have_pushed`]), the error message carries the MsgRandom and the
+/// command that repeats this very push with it, at every verbosity.
 pub(crate) async fn push<T: Transport>(client: &Client<T>, args: &PushArgs) -> Result<(), Failure> {
+    if !args.all && !has_condition(args) {
+        return Err(Failure::Usage(
+            "tim push without a condition would push to every user of the app: pass --all to \
+             do that, or a condition (--tags-and, --tags-or, --attrs-and, --attrs-or)"
+                .into(),
+        ));
+    }
     let msg_random = args.msg_random.unwrap_or_else(|| client.new_msg_random());
     let request = push_request(args, msg_random);
     tracing::info!(
         msg_random,
         "pushing (reuse --msg-random {msg_random} to retry this very push)"
     );
-    call_and_print::<tim_core::all_member_push::Push, T>(client, request).await
+    match client
+        .call::<tim_core::all_member_push::Push>(request)
+        .await
+    {
+        Ok(response) => {
+            crate::print_json(&response);
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(envelope) = error_envelope(&e) {
+                crate::print_json(&envelope);
+            }
+            let mut failed = failure(&e);
+            if may_have_pushed(&e) {
+                let hint = format!(
+                    "\nthe push may have been made (MsgRandom {msg_random}). To repeat it, reuse \
+                     its MsgRandom, so that Tencent can tell it is the same push task (the older \
+                     documentation deduplicates a MsgRandom for 7 days, the newer says within a \
+                     second); with the same credentials, run:\n  {}",
+                    repeat_command(client, args, msg_random)
+                );
+                match &mut failed {
+                    Failure::Api(m) | Failure::Usage(m) | Failure::Transport(m) => {
+                        m.push_str(&hint)
+                    }
+                    _ => {}
+                }
+            }
+            Err(failed)
+        }
+    }
+}
+
+fn has_condition(args: &PushArgs) -> bool {
+    !(args.tags_and.is_empty()
+        && args.tags_or.is_empty()
+        && args.attrs_and.is_empty()
+        && args.attrs_or.is_empty())
+}
+
+/// Whether a failed push may have been executed: something may have reached the server, and
+/// no API answer says it was refused (an API error of a known kind other than transient means
+/// the call was not executed; a transient or unknown code leaves it open).
+pub(crate) fn may_have_pushed(e: &tim_core::Error) -> bool {
+    if !e.maybe_sent() {
+        return false;
+    }
+    match e.kind() {
+        tim_core::ErrorKind::Api(api) => {
+            !matches!(api.code().kind(), Some(k) if k != tim_core::CodeKind::Transient)
+        }
+        _ => true,
+    }
+}
+
+/// The `tim push` command line that repeats the push `args` described with `msg_random`: the
+/// same app, admin, target and message, never a credential.
+pub(crate) fn repeat_command<T>(client: &Client<T>, args: &PushArgs, msg_random: u32) -> String {
+    let mut words: Vec<String> = vec!["tim".into()];
+    let base = client.base_url();
+    match tim_core::Region::ALL
+        .iter()
+        .find(|r| tim_core::BaseUrl::from(**r) == *base)
+    {
+        Some(region) => words.extend(["--region".into(), region.name().into()]),
+        None => words.extend(["--endpoint".into(), base.as_str().into()]),
+    }
+    words.extend(["--sdkappid".into(), client.sdkappid().to_string()]);
+    if client.identifier() != tim_core::DEFAULT_IDENTIFIER {
+        words.extend(["--identifier".into(), client.identifier().into()]);
+    }
+    words.push("push".into());
+    // An option with its values (none: the option is left out; `--all` goes in by hand).
+    let mut option = |flag: &str, values: Vec<String>| {
+        if values.iter().any(|v| v.starts_with('-')) {
+            // `--flag=-value`, one value each, so that no value reads as a flag.
+            words.extend(values.iter().map(|v| format!("{flag}={v}")));
+        } else if flag == "--all" || !values.is_empty() {
+            words.push(flag.into());
+            words.extend(values);
+        }
+    };
+    option("--text", vec![args.text.clone()]);
+    if args.all {
+        option("--all", Vec::new());
+    }
+    let pairs = |pairs: &[(String, String)]| -> Vec<String> {
+        pairs.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    };
+    option("--tags-and", args.tags_and.clone());
+    option("--tags-or", args.tags_or.clone());
+    option("--attrs-and", pairs(&args.attrs_and));
+    option("--attrs-or", pairs(&args.attrs_or));
+    if let Some(l) = args.lifetime {
+        option("--lifetime", vec![l.to_string()]);
+    }
+    if let Some(from) = &args.from {
+        option("--from", vec![from.clone()]);
+    }
+    words.extend(["--msg-random".into(), msg_random.to_string()]);
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as one word for a POSIX shell: as it is when that is safe, otherwise in single quotes.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod push_tests {
+    use super::*;
+    use std::time::Duration;
+    use tim_core::{ApiError, ErrorKind, Sent, TransportError};
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("vip"), "vip");
+        assert_eq!(shell_quote("city=Shenzhen"), "city=Shenzhen");
+        assert_eq!(
+            shell_quote("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(shell_quote("Sale starts now"), "'Sale starts now'");
+        assert_eq!(shell_quote("it's $5"), r"'it'\''s $5'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a\nb"), "'a\nb'");
+    }
+
+    #[test]
+    fn only_failures_that_may_have_pushed_get_the_repeat_command() {
+        let maybe = |e: tim_core::Error| may_have_pushed(&e);
+        assert!(maybe(TransportError::new(Sent::Maybe, "reset").into()));
+        assert!(maybe(ErrorKind::Timeout(Duration::from_secs(1)).into()));
+        assert!(maybe(ApiError::new(91000, "internal").into()));
+        assert!(maybe(ApiError::new(123_456_789, "undocumented").into()));
+        assert!(maybe(
+            ErrorKind::http_status(http_status(502), Default::default()).into()
+        ));
+        // Certainly not executed: never sent, or refused by an answer.
+        assert!(!maybe(TransportError::new(Sent::No, "refused").into()));
+        assert!(!maybe(ApiError::new(90024, "too frequent").into()));
+        assert!(!maybe(ApiError::new(60007, "too many").into()));
+        assert!(!maybe(ApiError::new(90039, "tags and attrs").into()));
+        assert!(!maybe(ApiError::new(90047, "quota").into()));
+    }
+
+    fn http_status(code: u16) -> tim_core::http::StatusCode {
+        tim_core::http::StatusCode::from_u16(code).unwrap()
+    }
 }

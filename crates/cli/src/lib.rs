@@ -35,6 +35,8 @@ pub(crate) enum Failure {
     Transport(String),
     /// 4: a bulk job finished with failed items.
     BulkFailed(String),
+    /// 130: a bulk job stopped on Ctrl-C or SIGTERM (after committing what it did).
+    Interrupted(String),
 }
 
 impl Failure {
@@ -44,6 +46,7 @@ impl Failure {
             Failure::Usage(_) => 2,
             Failure::Transport(_) => 3,
             Failure::BulkFailed(_) => 4,
+            Failure::Interrupted(_) => 130,
         }
     }
 
@@ -52,7 +55,8 @@ impl Failure {
             Failure::Api(m)
             | Failure::Usage(m)
             | Failure::Transport(m)
-            | Failure::BulkFailed(m) => m,
+            | Failure::BulkFailed(m)
+            | Failure::Interrupted(m) => m,
         }
     }
 }

@@ -24,6 +24,7 @@ pub(crate) fn config(g: &Global, a: &ServeArgs) -> Result<Config, Failure> {
         a.admins.clone()
     };
     c.rate_limits = !a.no_rate_limit;
+    c.push_spacing = !a.no_push_spacing;
     c.daily_push_quota = a.daily_push_quota;
     c.state_file = a.state.clone();
     for f in &a.faults {
@@ -46,20 +47,49 @@ pub(crate) async fn run(g: &Global, a: &ServeArgs) -> Result<(), Failure> {
         // server.
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
-        let key = if default_key {
-            "the emulator's well-known default (tim_emulator::DEFAULT_KEY); pass --key to choose one"
-        } else {
-            "the one you passed (--key / TIM_SECRET_KEY)"
-        };
         let _ = writeln!(out, "tim emulator: listening on {}", emu.base_url());
-        let _ = writeln!(
-            out,
-            "  TIM_ENDPOINT={} TIM_SDKAPPID={} TIM_IDENTIFIER={}",
-            emu.base_url(),
-            emu.sdkappid(),
-            emu.admin()
-        );
-        let _ = writeln!(out, "  key: {key}");
+        if default_key {
+            // The default key is public (it protects a loopback test server): print it, ready
+            // to paste. A key the user chose is never printed.
+            let _ = writeln!(
+                out,
+                "  TIM_ENDPOINT={} TIM_SDKAPPID={} TIM_IDENTIFIER={} TIM_SECRET_KEY={}",
+                emu.base_url(),
+                emu.sdkappid(),
+                emu.admin(),
+                tim_emulator::DEFAULT_KEY
+            );
+            let _ = writeln!(
+                out,
+                "  key: the emulator's well-known default key above (not a secret); pass --key to choose one"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  TIM_ENDPOINT={} TIM_SDKAPPID={} TIM_IDENTIFIER={}",
+                emu.base_url(),
+                emu.sdkappid(),
+                emu.admin()
+            );
+            let _ = writeln!(
+                out,
+                "  key: the one you passed (--key / TIM_SECRET_KEY), not printed"
+            );
+        }
+        let c = emu.config();
+        let limits = match (c.rate_limits, c.push_spacing) {
+            (true, true) => None,
+            (false, true) => Some(
+                "rate limits off (--no-rate-limit); pushes must still be more than 1 s apart (--no-push-spacing drops that)",
+            ),
+            (true, false) => Some("pushes may be less than 1 s apart (--no-push-spacing)"),
+            (false, false) => Some(
+                "rate limits off (--no-rate-limit); pushes may be less than 1 s apart (--no-push-spacing)",
+            ),
+        };
+        if let Some(limits) = limits {
+            let _ = writeln!(out, "  {limits}");
+        }
         let _ = writeln!(
             out,
             "  inspect: {}/__emulator/state, /__emulator/pushes, /__emulator/requests; Ctrl-C stops",
@@ -69,4 +99,38 @@ pub(crate) async fn run(g: &Global, a: &ServeArgs) -> Result<(), Failure> {
     })
     .await
     .map_err(|e| Failure::Transport(format!("emulator: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::args::{Cli, Command, EmulatorCmd};
+
+    fn config(argv: &[&str]) -> tim_emulator::Config {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Emulator(EmulatorCmd::Serve(a)) = &cli.command else {
+            panic!("{argv:?}")
+        };
+        super::config(&cli.global, a).unwrap()
+    }
+
+    #[test]
+    fn no_rate_limit_keeps_the_push_spacing_unless_told() {
+        let c = config(&["tim", "emulator", "serve"]);
+        assert!(c.rate_limits && c.push_spacing);
+        let c = config(&["tim", "emulator", "serve", "--no-rate-limit"]);
+        assert!(!c.rate_limits && c.push_spacing);
+        let c = config(&[
+            "tim",
+            "emulator",
+            "serve",
+            "--no-rate-limit",
+            "--no-push-spacing",
+        ]);
+        assert!(!c.rate_limits && !c.push_spacing);
+        let c = config(&["tim", "emulator", "serve", "--no-push-spacing"]);
+        assert!(c.rate_limits && !c.push_spacing);
+        assert_eq!(c.push_dedup_window, tim_emulator::PUSH_DEDUP_WINDOW);
+    }
 }

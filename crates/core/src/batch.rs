@@ -1,5 +1,12 @@
 //! Batch helpers: any number of items, in documented-size chunks, with bounded concurrency,
 //! and a report in which nothing is lost.
+//!
+//! This is the one bulk engine: the library's helpers and the `tim` CLI's bulk jobs both run on
+//! [`Client::chunks_keyed`]. Each item travels with a key of the caller's (an input line number,
+//! a position), so that every outcome names its items' keys. When the server refuses a whole
+//! call for one item's sake (a code the spec lists as item-level for the endpoint), the chunk is
+//! split in halves until the offending items are alone, and the rest still go: one bad item
+//! never fails its neighbours. A refused call was not executed, so splitting repeats nothing.
 
 use std::fmt;
 use std::pin::pin;
@@ -11,20 +18,20 @@ use crate::endpoint::{Batch, ItemFailure};
 use crate::error::Error;
 use crate::transport::Transport;
 
-/// The outcome of one chunk of a batch: which items it carried and what the server said.
+/// One call of a batch: the items it carried (with their keys) and what the server said.
 #[non_exhaustive]
-pub struct ChunkOutcome<E: Batch> {
-    /// Position of the chunk in the input, from 0.
-    pub index: usize,
-    /// The items of the chunk, in input order (at most [`Batch::MAX_ITEMS`]).
+pub struct Settled<E: Batch, K> {
+    /// The caller's key of each item (e.g. its input line), in input order.
+    pub keys: Vec<K>,
+    /// The items, in input order.
     pub items: Vec<E::Item>,
     /// The answer, or the error after retries.
     pub result: Result<E::Response, Error>,
 }
 
-impl<E: Batch> ChunkOutcome<E> {
-    /// The items an OK answer reports as failed ([`Batch::item_failures`]); empty when the
-    /// chunk failed as a whole (see `result`).
+impl<E: Batch, K> Settled<E, K> {
+    /// The items an OK answer reports as failed ([`Batch::item_failures`]); empty when the call
+    /// failed as a whole (see `result`).
     pub fn item_failures(&self) -> Vec<ItemFailure> {
         match &self.result {
             Ok(response) => E::item_failures(response),
@@ -33,22 +40,72 @@ impl<E: Batch> ChunkOutcome<E> {
     }
 }
 
-impl<E: Batch> fmt::Debug for ChunkOutcome<E> {
+impl<E: Batch, K: fmt::Debug> fmt::Debug for Settled<E, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChunkOutcome")
-            .field("index", &self.index)
+        f.debug_struct("Settled")
+            .field("keys", &self.keys)
             .field("items", &self.items)
             .field("result", &self.result)
             .finish()
     }
 }
 
-/// A chunk that failed: its items and the typed error, so that nothing is silently lost.
+/// What one chunk of the input came to: one call, or several when the server refused the chunk
+/// for one item's sake and it was split to isolate that item. The parts hold every item of the
+/// chunk exactly once, in input order.
 #[non_exhaustive]
-pub struct FailedChunk<E: Batch> {
+pub struct ChunkOutcome<E: Batch, K = usize> {
     /// Position of the chunk in the input, from 0.
     pub index: usize,
-    /// The items the chunk carried.
+    /// The calls the chunk took, in input order of their items.
+    pub parts: Vec<Settled<E, K>>,
+}
+
+impl<E: Batch, K> ChunkOutcome<E, K> {
+    /// How many items the chunk holds.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.items.len()).sum()
+    }
+
+    /// Whether the chunk holds no items (never, for chunks the engine yields).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many calls the chunk took (more than one when it was split).
+    pub fn calls(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Whether every call of the chunk succeeded (items reported failed inside OK answers
+    /// aside: see [`Settled::item_failures`]).
+    pub fn is_ok(&self) -> bool {
+        self.parts.iter().all(|p| p.result.is_ok())
+    }
+
+    /// Every item of the chunk, in input order.
+    pub fn items(&self) -> impl Iterator<Item = &E::Item> {
+        self.parts.iter().flat_map(|p| p.items.iter())
+    }
+}
+
+impl<E: Batch, K: fmt::Debug> fmt::Debug for ChunkOutcome<E, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkOutcome")
+            .field("index", &self.index)
+            .field("parts", &self.parts)
+            .finish()
+    }
+}
+
+/// A call that failed: its items and the typed error, so that nothing is silently lost.
+#[non_exhaustive]
+pub struct FailedChunk<E: Batch> {
+    /// Position in the input of the chunk the call belongs to, from 0.
+    pub index: usize,
+    /// Position in the input of each item, from 0.
+    pub positions: Vec<usize>,
+    /// The items the call carried.
     pub items: Vec<E::Item>,
     /// Why it failed (after retries).
     pub error: Error,
@@ -58,25 +115,26 @@ impl<E: Batch> fmt::Debug for FailedChunk<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FailedChunk")
             .field("index", &self.index)
+            .field("positions", &self.positions)
             .field("items", &self.items)
             .field("error", &self.error)
             .finish()
     }
 }
 
-/// What a batch did: the merged answers of the chunks that succeeded (in input order), every
-/// chunk that failed with its items and error, and every item an OK answer reported as failed.
+/// What a batch did: the merged answers of the calls that succeeded (in input order), every
+/// call that failed with its items and error, and every item an OK answer reported as failed.
 #[non_exhaustive]
 pub struct BatchReport<E: Batch> {
-    /// The successful chunks' answers merged in input order ([`Batch::merge`]); `None` when no
-    /// chunk succeeded (or there were no items).
+    /// The successful calls' answers merged in input order ([`Batch::merge`]); `None` when no
+    /// call succeeded (or there were no items).
     pub merged: Option<E::Response>,
-    /// The chunks that failed, in input order.
+    /// The calls that failed, in input order.
     pub failed: Vec<FailedChunk<E>>,
     /// Items that answers, OK as a whole, reported as failed (per-item result codes, failed
-    /// account lists), in input order of their chunks.
+    /// account lists), in input order of their calls.
     pub item_failures: Vec<ItemFailure>,
-    /// Calls made (chunks), successful or not.
+    /// Calls made, successful or not (a chunk split to isolate a bad item takes several).
     pub calls: usize,
     /// Items seen.
     pub items: usize,
@@ -109,44 +167,140 @@ impl<E: Batch> Default for BatchReport<E> {
 impl<E: Batch> BatchReport<E> {
     /// Adds one chunk's outcome (chunks must be added in input order for `merged` to be in
     /// order).
-    pub fn add(&mut self, chunk: ChunkOutcome<E>) {
-        self.calls += 1;
-        self.items += chunk.items.len();
-        match chunk.result {
-            Ok(response) => {
-                self.item_failures.extend(E::item_failures(&response));
-                match &mut self.merged {
-                    Some(acc) => E::merge(acc, response),
-                    None => self.merged = Some(response),
+    pub fn add(&mut self, chunk: ChunkOutcome<E, usize>) {
+        for part in chunk.parts {
+            self.calls += 1;
+            self.items += part.items.len();
+            match part.result {
+                Ok(response) => {
+                    self.item_failures.extend(E::item_failures(&response));
+                    match &mut self.merged {
+                        Some(acc) => E::merge(acc, response),
+                        None => self.merged = Some(response),
+                    }
                 }
+                Err(error) => self.failed.push(FailedChunk {
+                    index: chunk.index,
+                    positions: part.keys,
+                    items: part.items,
+                    error,
+                }),
             }
-            Err(error) => self.failed.push(FailedChunk {
-                index: chunk.index,
-                items: chunk.items,
-                error,
-            }),
         }
     }
 
-    /// Whether every chunk succeeded and no answer reported a failed item.
+    /// Whether every call succeeded and no answer reported a failed item.
     pub fn is_complete(&self) -> bool {
         self.failed.is_empty() && self.item_failures.is_empty()
     }
 
-    /// How many items failed: those of failed chunks, and those OK answers reported as failed.
+    /// How many items failed: those of failed calls, and those OK answers reported as failed.
     pub fn failed_items(&self) -> usize {
         self.failed.iter().map(|c| c.items.len()).sum::<usize>() + self.item_failures.len()
     }
 }
 
+/// Whether `error` is the server refusing a whole call of `E` for one item's sake: an API error
+/// whose code the spec lists as item-level for the endpoint (`batch.item_codes`).
+fn refused_for_an_item<E: Batch>(error: &Error) -> bool {
+    match (error.code(), E::INFO.batch) {
+        (Some(code), Some(info)) => info.item_codes.contains(&code),
+        _ => false,
+    }
+}
+
 impl<T: Transport> Client<T> {
-    /// Runs a [`Batch`] endpoint over any number of items: splits them into chunks of
-    /// [`Batch::MAX_ITEMS`], keeps [`Client::batch_concurrency`] calls in flight under the rate
-    /// limiter (each with retries), and yields each chunk's outcome in input order.
+    /// Sends one chunk, splitting it in halves while the server refuses it for one item's
+    /// sake, until the offending items are alone. Returns the calls in input order.
+    async fn settle<E: Batch, K>(&self, keys: Vec<K>, items: Vec<E::Item>) -> Vec<Settled<E, K>> {
+        let mut out = Vec::new();
+        // Work in input order: the leftmost part is always on top.
+        let mut stack = vec![(keys, items)];
+        while let Some((mut keys, items)) = stack.pop() {
+            let request = E::request_from_items(items);
+            let result = self.call_ref::<E>(&request).await;
+            let mut items = E::items(&request).to_vec();
+            match result {
+                Err(error) if items.len() > 1 && refused_for_an_item::<E>(&error) => {
+                    tracing::debug!(
+                        endpoint = %E::INFO.id,
+                        items = items.len(),
+                        %error,
+                        "refused for an item's sake: splitting the call to isolate it"
+                    );
+                    let mid = items.len() / 2;
+                    let right_items = items.split_off(mid);
+                    let right_keys = keys.split_off(mid);
+                    stack.push((right_keys, right_items));
+                    stack.push((keys, items));
+                }
+                result => out.push(Settled {
+                    keys,
+                    items,
+                    result,
+                }),
+            }
+        }
+        out
+    }
+
+    /// The bulk engine: runs a [`Batch`] endpoint over any number of keyed items (each with a
+    /// key of yours, e.g. its input line), in chunks of [`Batch::MAX_ITEMS`], keeping
+    /// [`Client::batch_concurrency`] chunks in flight under the rate limiter (each call with
+    /// retries), and yields each chunk's outcome in input order.
     ///
     /// The input is pulled only as fast as chunks are sent, so memory stays flat however many
-    /// items come in: this is the helper for very large inputs (write each outcome out as it
-    /// comes). [`Client::batch`] collects the outcomes into a [`BatchReport`] instead.
+    /// items come in. A chunk the server refuses for one item's sake is split until that item
+    /// is alone (see the module docs), so every other item still goes. Calls of
+    /// non-idempotent endpoints are never repeated after an ambiguous failure (the retry
+    /// policy's rule), and splitting only follows a refusal, which executed nothing.
+    ///
+    /// ```
+    /// use futures_util::StreamExt as _;
+    /// use tim_core::{Client, TransportError, bytes::Bytes, http, all_member_push::RemoveAllTags};
+    /// # let t = |_req: http::Request<Vec<u8>>| async { Ok::<_, TransportError>(http::Response::new(Bytes::from_static(br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#))) };
+    /// # let client = Client::builder().with_sdkappid(1).with_secret_key("k").build_with(t)?;
+    /// // Accounts keyed by their line in some input.
+    /// let lines = futures_util::stream::iter((1..=150u64).map(|line| (line, format!("user{line}"))));
+    /// let chunks: Vec<(usize, u64, u64)> = futures_executor::block_on(
+    ///     client
+    ///         .chunks_keyed::<RemoveAllTags, _, _>(lines)
+    ///         .map(|c| {
+    ///             assert!(c.is_ok());
+    ///             let keys: Vec<u64> = c.parts.iter().flat_map(|p| p.keys.iter().copied()).collect();
+    ///             (c.len(), keys[0], *keys.last().unwrap())
+    ///         })
+    ///         .collect(),
+    /// );
+    /// assert_eq!(chunks, [(100, 1, 100), (50, 101, 150)]);
+    /// # Ok::<(), tim_core::BuildError>(())
+    /// ```
+    pub fn chunks_keyed<E, K, S>(
+        &self,
+        items: S,
+    ) -> impl Stream<Item = ChunkOutcome<E, K>> + Send + use<T, E, K, S>
+    where
+        E: Batch,
+        K: Send + 'static,
+        S: Stream<Item = (K, E::Item)> + Send,
+    {
+        let client = self.clone();
+        let max = E::MAX_ITEMS.max(1);
+        items
+            .chunks(max)
+            .enumerate()
+            .map(move |(index, pairs)| {
+                let client = client.clone();
+                async move {
+                    let (keys, items): (Vec<K>, Vec<E::Item>) = pairs.into_iter().unzip();
+                    let parts = client.settle::<E, K>(keys, items).await;
+                    ChunkOutcome { index, parts }
+                }
+            })
+            .buffered(self.batch_concurrency())
+    }
+
+    /// [`Client::chunks_keyed`] with each item keyed by its position in the input (from 0).
     ///
     /// ```
     /// use futures_util::StreamExt as _;
@@ -157,7 +311,7 @@ impl<T: Transport> Client<T> {
     /// let accounts = futures_util::stream::iter((0..250).map(|i| format!("user{i}")));
     /// let sizes: Vec<usize> = futures_executor::block_on(
     ///     client.chunks::<RemoveAllTags, _>(accounts)
-    ///         .map(|chunk| { assert!(chunk.result.is_ok()); chunk.items.len() })
+    ///         .map(|chunk| { assert!(chunk.is_ok()); chunk.len() })
     ///         .collect(),
     /// );
     /// assert_eq!(sizes, [100, 100, 50]);
@@ -166,34 +320,17 @@ impl<T: Transport> Client<T> {
     pub fn chunks<E, S>(
         &self,
         items: S,
-    ) -> impl Stream<Item = ChunkOutcome<E>> + Send + use<T, E, S>
+    ) -> impl Stream<Item = ChunkOutcome<E, usize>> + Send + use<T, E, S>
     where
         E: Batch,
         S: Stream<Item = E::Item> + Send,
     {
-        let client = self.clone();
-        let max = E::MAX_ITEMS.max(1);
-        items
-            .chunks(max)
-            .enumerate()
-            .map(move |(index, items)| {
-                let client = client.clone();
-                async move {
-                    let request = E::request_from_items(items);
-                    let result = client.call_ref::<E>(&request).await;
-                    ChunkOutcome {
-                        index,
-                        items: E::items(&request).to_vec(),
-                        result,
-                    }
-                }
-            })
-            .buffered(self.batch_concurrency())
+        self.chunks_keyed::<E, usize, _>(items.enumerate())
     }
 
     /// Runs a [`Batch`] endpoint over any number of items and reports: the merged answers (for
-    /// the get endpoints, every user's tags or attributes, in input order) and every failed
-    /// chunk with its items and error.
+    /// the get endpoints, every user's tags or attributes, in input order), every failed call
+    /// with its items and error, and every item an OK answer reported as failed.
     ///
     /// ```
     /// use tim_core::{Client, TransportError, bytes::Bytes, http, all_member_push::GetTag};

@@ -62,7 +62,10 @@ pub struct Verdict {
 /// - HTTP 429 is throttled; other 5xx leave the outcome unknown; other statuses are final;
 /// - a connection never opened is safe to repeat; one lost after sending, a timeout, an empty or
 ///   truncated body leave the outcome unknown;
-/// - a body that is not JSON or not an envelope is final;
+/// - a status 200 body that is not JSON (an HTML page from a gateway or proxy in front of the
+///   service) is a gateway failure: the outcome is unknown, as with a 5xx;
+/// - JSON that is not an envelope of the expected shape is final (the server would answer the
+///   same again);
 /// - failures before sending (limits, configuration, encoding) are not repeatable.
 ///
 /// ```
@@ -105,7 +108,7 @@ pub fn classify(error: &Error) -> Verdict {
             }
         }
         ErrorKind::Decode { kind, .. } => match kind {
-            DecodeErrorKind::Truncated | DecodeErrorKind::Empty => {
+            DecodeErrorKind::Truncated | DecodeErrorKind::Empty | DecodeErrorKind::NotJson => {
                 verdict(RetryClass::IdempotentOnly, false, false)
             }
             _ => verdict(RetryClass::Never, false, false),
@@ -115,5 +118,150 @@ pub fn classify(error: &Error) -> Verdict {
             _ => verdict(RetryClass::IdempotentOnly, false, false),
         },
         ErrorKind::Timeout(_) => verdict(RetryClass::IdempotentOnly, false, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, TransportError};
+    use bytes::Bytes;
+    use std::time::Duration;
+
+    fn decode(kind: DecodeErrorKind, body: &'static [u8]) -> Error {
+        Error::from(ErrorKind::decode(kind, Bytes::from_static(body), None))
+    }
+
+    fn status(code: u16) -> Error {
+        Error::from(ErrorKind::http_status(
+            StatusCode::from_u16(code).unwrap(),
+            Bytes::from_static(b"<html>gateway</html>"),
+        ))
+    }
+
+    #[test]
+    fn every_way_of_failing_has_one_verdict() {
+        use RetryClass::{IdempotentOnly, Never, Safe};
+        // (error, class, resign, throttled)
+        let cases: Vec<(Error, Option<RetryClass>, bool, bool)> = vec![
+            (
+                Error::from(ApiError::new(60007, "")),
+                Some(Safe),
+                false,
+                true,
+            ),
+            (
+                Error::from(ApiError::new(90024, "")),
+                Some(Safe),
+                false,
+                true,
+            ),
+            (
+                Error::from(ApiError::new(70001, "")),
+                Some(Safe),
+                true,
+                false,
+            ),
+            (
+                Error::from(ApiError::new(91000, "")),
+                Some(IdempotentOnly),
+                false,
+                false,
+            ),
+            (
+                Error::from(ApiError::new(90018, "")),
+                Some(Never),
+                false,
+                false,
+            ),
+            (
+                Error::from(ApiError::new(90009, "")),
+                Some(Never),
+                false,
+                false,
+            ),
+            (
+                Error::from(ApiError::new(90047, "")),
+                Some(Never),
+                false,
+                false,
+            ),
+            (
+                Error::from(ApiError::new(123_456, "")),
+                Some(Never),
+                false,
+                false,
+            ),
+            (status(429), Some(Safe), false, true),
+            (status(502), Some(IdempotentOnly), false, false),
+            (status(503), Some(IdempotentOnly), false, false),
+            (status(404), Some(Never), false, false),
+            (
+                decode(DecodeErrorKind::Empty, b""),
+                Some(IdempotentOnly),
+                false,
+                false,
+            ),
+            (
+                decode(DecodeErrorKind::Truncated, b"{\"Action"),
+                Some(IdempotentOnly),
+                false,
+                false,
+            ),
+            // A 200 with an HTML page: a gateway failure, like a 502.
+            (
+                decode(DecodeErrorKind::NotJson, b"<html>maintenance</html>"),
+                Some(IdempotentOnly),
+                false,
+                false,
+            ),
+            // JSON of the wrong shape: final.
+            (
+                decode(DecodeErrorKind::Shape, b"[\"not\",\"an\",\"envelope\"]"),
+                Some(Never),
+                false,
+                false,
+            ),
+            (
+                Error::from(TransportError::new(Sent::No, "refused")),
+                Some(Safe),
+                false,
+                false,
+            ),
+            (
+                Error::from(TransportError::timed_out(Sent::No, "connect")),
+                Some(Safe),
+                false,
+                false,
+            ),
+            (
+                Error::from(TransportError::new(Sent::Maybe, "reset")),
+                Some(IdempotentOnly),
+                false,
+                false,
+            ),
+            (
+                Error::from(ErrorKind::Timeout(Duration::from_secs(1))),
+                Some(IdempotentOnly),
+                false,
+                false,
+            ),
+            (
+                Error::from(ErrorKind::Encode(
+                    serde_json::from_str::<u8>("x").unwrap_err(),
+                )),
+                None,
+                false,
+                false,
+            ),
+        ];
+        for (error, class, resign, throttled) in cases {
+            let v = classify(&error);
+            assert_eq!(
+                (v.retry, v.resign, v.throttled),
+                (class, resign, throttled),
+                "{error:?}"
+            );
+        }
     }
 }

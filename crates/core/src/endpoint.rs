@@ -124,6 +124,9 @@ pub struct BatchInfo {
     pub response_field: Option<&'static str>,
     /// Most items per call.
     pub max_items: usize,
+    /// Codes with which the server refuses a whole call for one item's sake (an attribute that
+    /// is not configured, say): the batch engine splits such a call to isolate the item.
+    pub item_codes: &'static [ErrorCode],
 }
 
 /// An endpoint whose request is one list of independent items (accounts, or per-user entries),

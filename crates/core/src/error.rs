@@ -295,6 +295,7 @@ struct Inner {
     kind: ErrorKind,
     endpoint: Option<EndpointId>,
     random: Option<u32>,
+    host: Option<Box<str>>,
 }
 
 impl fmt::Debug for Error {
@@ -303,6 +304,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.inner.kind)
             .field("endpoint", &self.inner.endpoint)
             .field("random", &self.inner.random)
+            .field("host", &self.inner.host)
             .finish()
     }
 }
@@ -315,7 +317,15 @@ impl fmt::Display for Error {
             (None, Some(r)) => write!(f, "(random {r}): ")?,
             (None, None) => {}
         }
-        fmt::Display::fmt(&self.inner.kind, f)
+        fmt::Display::fmt(&self.inner.kind, f)?;
+        // Where it went, for failures of the way there (never the URL: its query holds the
+        // UserSig).
+        if let (Some(host), ErrorKind::Transport(_) | ErrorKind::Timeout(_)) =
+            (&self.inner.host, &self.inner.kind)
+        {
+            write!(f, " (host {host})")?;
+        }
+        Ok(())
     }
 }
 
@@ -337,6 +347,7 @@ impl From<ErrorKind> for Error {
                 kind,
                 endpoint: None,
                 random: None,
+                host: None,
             }),
         }
     }
@@ -386,6 +397,19 @@ impl Error {
     pub fn with_random(mut self, random: u32) -> Self {
         self.inner.random = Some(random);
         self
+    }
+
+    /// The same error, naming the host (and port) the call went to. Only the host: the URL's
+    /// query holds the UserSig.
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.inner.host = Some(host.into().into_boxed_str());
+        self
+    }
+
+    /// The host (and port) the call went to, when known.
+    pub fn host(&self) -> Option<&str> {
+        self.inner.host.as_deref()
     }
 
     /// The API error code, when the server answered one.
@@ -476,11 +500,13 @@ impl Error {
             kind,
             endpoint,
             random,
+            host,
         } = *self.inner;
         self.inner = Box::new(Inner {
             kind: f(kind),
             endpoint,
             random,
+            host,
         });
         self
     }

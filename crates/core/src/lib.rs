@@ -49,7 +49,7 @@ mod validate;
 #[rustfmt::skip]
 mod generated;
 
-pub use batch::{BatchReport, ChunkOutcome, FailedChunk};
+pub use batch::{BatchReport, ChunkOutcome, FailedChunk, Settled};
 pub use classify::{CodeKind, Verdict, classify};
 pub use client::{BuildError, Client, ClientBuilder, DEFAULT_IDENTIFIER, env};
 pub use clock::{Clock, FastRandom, ManualClock, RandomSource, SeededRandom, SystemClock};

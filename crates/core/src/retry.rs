@@ -21,7 +21,8 @@ pub enum RetryDecision {
 /// - [`RetryClass::Safe`] errors (rate limited, connection never opened, ...) are retried for
 ///   every endpoint.
 /// - [`RetryClass::IdempotentOnly`] errors (internal errors, timeouts, connections lost after
-///   sending, HTTP 5xx) are retried only for idempotent endpoints: never for `im_push`, unless
+///   sending, HTTP 5xx, a status 200 answer that is not JSON, such as a gateway's HTML page) are
+///   retried only for idempotent endpoints: never for `im_push`, unless
 ///   [`RetryPolicy::with_non_idempotent_retries`] opts in (the client then resends the very same
 ///   body, so the push keeps its `MsgRandom`).
 /// - [`RetryClass::Never`] errors and errors raised before sending are not retried.
@@ -30,6 +31,13 @@ pub enum RetryDecision {
 /// The wait before retry `n` (1-based) is drawn uniformly from
 /// `0..=min(max_backoff, initial_backoff * 2^(n-1))` ("full jitter"), using the random number
 /// passed in, so the policy itself is deterministic.
+///
+/// After a throttled answer (a code of kind [`Throttled`](crate::CodeKind::Throttled) such as
+/// 60007 or 90024, or HTTP 429) the same jittered wait is added to a floor,
+/// [`RetryPolicy::with_throttle_backoff`] (default 1 s): the documented limits are per second,
+/// so a retry sooner than that would land in the window that refused the call. Every retry
+/// stays within [`RetryPolicy::with_max_elapsed`]: a wait that would end past it is not
+/// started.
 ///
 /// ```
 /// use std::time::Duration;
@@ -51,6 +59,11 @@ pub enum RetryDecision {
 /// // ...unless the caller opts in.
 /// let opt_in = policy.with_non_idempotent_retries(true);
 /// assert!(matches!(opt_in.decide(1, Duration::ZERO, &internal, false, 7), RetryDecision::RetryAfter(_)));
+///
+/// // "Too fast" (60007) is waited out for a second at least, even for a push.
+/// let throttled = Error::from(ApiError::new(ErrorCode::RateLimited, "too many requests"));
+/// let RetryDecision::RetryAfter(d) = policy.decide(1, Duration::ZERO, &throttled, false, 7) else { panic!() };
+/// assert!(d >= Duration::from_secs(1) && d <= Duration::from_millis(1100));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -58,18 +71,20 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     max_elapsed: Duration,
+    throttle_backoff: Duration,
     non_idempotent: bool,
 }
 
 impl Default for RetryPolicy {
-    /// 4 attempts, backoff from 100 ms up to 5 s, at most 30 s in total, no repeats of
-    /// non-idempotent calls after an ambiguous failure.
+    /// 4 attempts, backoff from 100 ms up to 5 s, at least 1 s after a throttled answer, at
+    /// most 30 s in total, no repeats of non-idempotent calls after an ambiguous failure.
     fn default() -> Self {
         Self {
             max_attempts: 4,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             max_elapsed: Duration::from_secs(30),
+            throttle_backoff: Duration::from_secs(1),
             non_idempotent: false,
         }
     }
@@ -117,6 +132,28 @@ impl RetryPolicy {
         self
     }
 
+    /// Sets the least wait before repeating a call the server refused for its rate (a code of
+    /// kind [`Throttled`](crate::CodeKind::Throttled), or HTTP 429); the jittered exponential
+    /// backoff is added on top of it. Default 1 s, the window of the documented per-second
+    /// limits (and the spacing `im_push` requires): a shorter floor lets the retry land in the
+    /// window that refused the call. Lower it only for a server with a shorter window (e.g. an
+    /// emulator test with a manual clock).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tim_core::{ApiError, Error, ErrorCode, RetryDecision, RetryPolicy};
+    /// let policy = RetryPolicy::default().with_throttle_backoff(Duration::from_secs(2));
+    /// assert_eq!(policy.throttle_backoff(), Duration::from_secs(2));
+    /// let throttled = Error::from(ApiError::new(ErrorCode::RateLimited, ""));
+    /// let RetryDecision::RetryAfter(d) = policy.decide(1, Duration::ZERO, &throttled, true, 0) else { panic!() };
+    /// assert_eq!(d, Duration::from_secs(2)); // the floor, plus a jitter of zero here
+    /// ```
+    #[must_use]
+    pub fn with_throttle_backoff(mut self, floor: Duration) -> Self {
+        self.throttle_backoff = floor;
+        self
+    }
+
     /// Opts in to repeating non-idempotent calls (`im_push`) after an ambiguous failure
     /// (timeout, lost connection, 5xx, internal error). The repeat carries the same body, so the
     /// same `MsgRandom`; whether the server deduplicates it is up to the server. Off by default.
@@ -139,6 +176,11 @@ impl RetryPolicy {
     /// Whether non-idempotent calls may be repeated after an ambiguous failure.
     pub fn non_idempotent_retries(&self) -> bool {
         self.non_idempotent
+    }
+
+    /// The least wait before repeating a throttled call.
+    pub fn throttle_backoff(&self) -> Duration {
+        self.throttle_backoff
     }
 
     /// The upper bound of the wait before retry number `retry` (1-based), before jitter.
@@ -191,7 +233,10 @@ impl RetryPolicy {
             return RetryDecision::Stop;
         }
         let bound = self.backoff_bound(attempt);
-        let wait = jitter(bound, random);
+        let mut wait = jitter(bound, random);
+        if verdict.throttled {
+            wait = wait.saturating_add(self.throttle_backoff);
+        }
         if elapsed.saturating_add(wait) > self.max_elapsed {
             return RetryDecision::Stop;
         }
@@ -212,7 +257,8 @@ fn jitter(bound: Duration, random: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ApiError, ErrorKind, Sent, TransportError};
+    use crate::error::{ApiError, DecodeErrorKind, ErrorKind, Sent, TransportError};
+    use bytes::Bytes;
     use http::StatusCode;
 
     fn api(code: i64) -> Error {
@@ -281,6 +327,26 @@ mod tests {
                 true,
                 false,
             ),
+            // A status 200 answer that is not JSON (a gateway's HTML page): maybe executed.
+            (
+                Error::from(ErrorKind::decode(
+                    DecodeErrorKind::NotJson,
+                    Bytes::from_static(b"<html>maintenance</html>"),
+                    None,
+                )),
+                true,
+                false,
+            ),
+            // JSON of the wrong shape: a server that answers so will answer so again.
+            (
+                Error::from(ErrorKind::decode(
+                    DecodeErrorKind::Shape,
+                    Bytes::from_static(b"[1]"),
+                    None,
+                )),
+                false,
+                false,
+            ),
         ];
         for (e, idem, non_idem) in cases {
             let r = |i| {
@@ -312,6 +378,58 @@ mod tests {
         assert_eq!(
             p.decide(1, Duration::from_millis(850), &e, true, u64::MAX),
             RetryDecision::RetryAfter(Duration::from_millis(100))
+        );
+    }
+
+    #[test]
+    fn throttled_answers_wait_at_least_the_floor_with_jitter_above_it() {
+        let p = RetryPolicy::default().with_max_attempts(10);
+        let throttled = [
+            api(60007),
+            api(90024),
+            Error::from(ErrorKind::http_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                Default::default(),
+            )),
+        ];
+        for e in &throttled {
+            for (retry, idempotent) in [(1, true), (1, false), (3, true), (6, false)] {
+                let wait = |random| match p.decide(retry, Duration::ZERO, e, idempotent, random) {
+                    RetryDecision::RetryAfter(d) => d,
+                    RetryDecision::Stop => panic!("{e:?} retry {retry}: stopped"),
+                };
+                // The floor, whatever the jitter ...
+                assert_eq!(wait(0), Duration::from_secs(1), "{e:?}");
+                // ... and the exponential jitter above it.
+                assert_eq!(
+                    wait(u64::MAX),
+                    Duration::from_secs(1) + p.backoff_bound(retry),
+                    "{e:?}"
+                );
+                assert!(wait(u64::MAX / 3) > Duration::from_secs(1));
+            }
+        }
+        // Other failures keep plain full jitter (no floor).
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &api(91000), true, 0),
+            RetryDecision::RetryAfter(Duration::ZERO)
+        );
+        // The floor is a setting ...
+        let short = p.with_throttle_backoff(Duration::from_millis(10));
+        assert_eq!(short.throttle_backoff(), Duration::from_millis(10));
+        assert_eq!(
+            short.decide(1, Duration::ZERO, &api(60007), true, 0),
+            RetryDecision::RetryAfter(Duration::from_millis(10))
+        );
+        // ... and the total-time bound still holds: no wait that ends past it is started.
+        let tight = p.with_max_elapsed(Duration::from_millis(1500));
+        assert_eq!(
+            tight.decide(1, Duration::from_millis(600), &api(60007), true, 0),
+            RetryDecision::Stop
+        );
+        assert_eq!(
+            tight.decide(1, Duration::from_millis(400), &api(60007), true, 0),
+            RetryDecision::RetryAfter(Duration::from_secs(1))
         );
     }
 

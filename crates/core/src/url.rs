@@ -47,6 +47,17 @@ pub enum BaseUrlError {
     /// The URL has a query or fragment.
     #[error("a base URL cannot have a query or fragment")]
     QueryNotAllowed,
+    /// The URL carries credentials (`user:password@host`). The error does not repeat them.
+    #[error("a base URL cannot carry credentials (user:password@): remove them")]
+    Credentials,
+}
+
+/// Whether the authority part of `url` (what comes after `scheme://` up to the first `/`) has
+/// user information (`user:password@`). Checked on the raw text, before parsing, so that no
+/// error message ever repeats a password.
+fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or("").contains('@')
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -61,6 +72,9 @@ impl BaseUrl {
         let url = url.trim();
         if url.contains('?') || url.contains('#') {
             return Err(BaseUrlError::QueryNotAllowed);
+        }
+        if has_userinfo(url) {
+            return Err(BaseUrlError::Credentials);
         }
         let uri: Uri = url
             .parse()
@@ -79,7 +93,7 @@ impl BaseUrl {
         }
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or(host);
         if authority.contains('@') {
-            return Err(BaseUrlError::Invalid(url.to_owned()));
+            return Err(BaseUrlError::Credentials);
         }
         let prefix = uri.path().trim_end_matches('/');
         let text = format!("{scheme}://{authority}{prefix}");
@@ -145,6 +159,20 @@ impl std::str::FromStr for BaseUrl {
     type Err = BaseUrlError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for BaseUrl {
+    type Error = BaseUrlError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for BaseUrl {
+    type Error = BaseUrlError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
     }
 }
 
@@ -223,5 +251,26 @@ mod tests {
         ));
         assert!(BaseUrl::parse("http://localhost.evil.com").is_err());
         assert!(BaseUrl::parse("https://user:pw@h").is_err());
+    }
+
+    #[test]
+    fn errors_never_repeat_credentials() {
+        for url in [
+            "https://user:hunter2@h.example",
+            "https://user:hunter2@h.example/api",
+            "http://user:hunter2@127.0.0.1:9000",
+            "https://us er:hunter2@h.example",
+            "user:hunter2@h.example",
+        ] {
+            let err = BaseUrl::parse(url).unwrap_err();
+            assert_eq!(err, BaseUrlError::Credentials, "{url}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        // An '@' in the path is not user information.
+        assert!(BaseUrl::parse("https://h.example/a@b").is_ok());
+        assert_eq!(
+            BaseUrl::try_from("http://127.0.0.1:1").unwrap(),
+            BaseUrl::try_from(String::from("http://127.0.0.1:1/")).unwrap()
+        );
     }
 }

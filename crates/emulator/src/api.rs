@@ -573,7 +573,7 @@ impl Service {
                 return ok(&PushResponse::new(p.task_id.clone()));
             }
         }
-        if self.config.rate_limits {
+        if self.config.push_spacing {
             let rate = EndpointId::AllMemberPushPush.info().rate;
             let min_gap = rate
                 .min_interval
@@ -583,6 +583,8 @@ impl Service {
                     return Err(reject(ErrorCode::PushTooFrequent, "push too frequently"));
                 }
             }
+        }
+        if self.config.rate_limits {
             let quota = self.config.daily_push_quota;
             if pushes_today(&core.state.pushes, now) >= quota as usize {
                 return Err(reject(

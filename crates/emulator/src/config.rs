@@ -1,6 +1,7 @@
 //! Everything that can be configured about one emulator run, in a shape a command line maps onto
 //! directly (`tim emulator serve [--port N] [--admin ID]... [--no-rate-limit]
-//! [--daily-push-quota N] [--state FILE] [--fault KIND=RATE]... [--latency-ms N]`).
+//! [--no-push-spacing] [--daily-push-quota N] [--state FILE] [--fault KIND=RATE]...
+//! [--latency-ms N]`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -16,12 +17,19 @@ pub const DEFAULT_SDKAPPID: u64 = 1_400_000_000;
 /// The admin account the emulator accepts unless told otherwise.
 pub const DEFAULT_ADMIN: &str = "administrator";
 
-/// The well-known secret key of an emulator that was given none.
+/// The well-known secret key of an emulator that was given none:
+/// `tim-emulator-well-known-key-not-a-secret`.
 ///
-/// It protects nothing: the emulator listens on loopback for tests. Pass your own key with
-/// [`EmulatorBuilder::with_key`](crate::EmulatorBuilder::with_key) or [`Config::key`] to mirror a real
-/// app's setup.
+/// It protects nothing: the emulator listens on loopback for tests, and `tim emulator serve`
+/// prints it in its banner when it is in use. Pass your own key with
+/// [`EmulatorBuilder::with_key`](crate::EmulatorBuilder::with_key), [`Config::key`] or
+/// `tim --key KEY emulator serve` (`TIM_SECRET_KEY`) to mirror a real app's setup; a key you
+/// pass is never printed.
 pub const DEFAULT_KEY: &str = "tim-emulator-well-known-key-not-a-secret";
+
+/// How long a repeated `MsgRandom` names the same push task by default: 7 days (see
+/// [`Config::push_dedup_window`]).
+pub const PUSH_DEDUP_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How one emulator run behaves.
 ///
@@ -37,6 +45,7 @@ pub const DEFAULT_KEY: &str = "tim-emulator-well-known-key-not-a-secret";
 /// config.bind = "127.0.0.1:9000".parse().unwrap(); // --port 9000
 /// config.admins.push("ops".into()); // --admin ops
 /// config.rate_limits = false; // --no-rate-limit
+/// config.push_spacing = false; // --no-push-spacing
 /// config.daily_push_quota = 1000; // --daily-push-quota 1000
 /// config.faults.push("internal-error=0.05".parse::<FaultSpec>().unwrap()); // --fault internal-error=0.05
 /// config.latency = Duration::from_millis(20); // --latency-ms 20
@@ -54,15 +63,22 @@ pub struct Config {
     /// Admin accounts (the `identifier` of a call must be one of them). Default
     /// `["administrator"]`.
     pub admins: Vec<String>,
-    /// Whether the documented rate limits apply: 100 calls per second per endpoint (60007), and
-    /// for `im_push` more than 1 s between pushes (90024) and the daily quota (90047).
-    /// Default `true`.
+    /// Whether the documented rate limits apply: 100 calls per second per endpoint (60007) and
+    /// the daily push quota (90047). Default `true`. The spacing of pushes is a rule of its
+    /// own, [`Config::push_spacing`], kept when this is off.
     pub rate_limits: bool,
+    /// Whether consecutive pushes must be more than 1 s apart (90024 otherwise), as documented.
+    /// Default `true`, also when [`Config::rate_limits`] is off: turning it off
+    /// (`--no-push-spacing`) makes the emulator accept pushes the real service refuses.
+    pub push_spacing: bool,
     /// Pushes allowed per day (Beijing time, UTC+8) when rate limits are on. Default 100.
     pub daily_push_quota: u32,
     /// A repeated `MsgRandom` within this window is the same push task: the first `TaskId` is
-    /// answered again and nobody is pushed to twice. Default 1 s (the newer documentation);
-    /// the older documentation says 7 days. Zero turns deduplication off.
+    /// answered again and nobody is pushed to twice. Default 7 days (the older documentation
+    /// and the Chinese page; the newer English page says "deduplication within a second"), so
+    /// that repeating a push after an ambiguous failure with the same `MsgRandom`, as
+    /// `tim push` advises, is harmless; set 1 s to test against the narrower reading. Zero
+    /// turns deduplication off.
     pub push_dedup_window: Duration,
     /// File that keeps the state across restarts (a write-ahead log, fsynced before every
     /// answer). `None` (default) keeps state in memory only.
@@ -91,8 +107,9 @@ impl Default for Config {
             key: SecretKey::new(DEFAULT_KEY),
             admins: vec![DEFAULT_ADMIN.to_owned()],
             rate_limits: true,
+            push_spacing: true,
             daily_push_quota: 100,
-            push_dedup_window: Duration::from_secs(1),
+            push_dedup_window: PUSH_DEDUP_WINDOW,
             state_file: None,
             faults: Vec::new(),
             latency: Duration::ZERO,

@@ -11,7 +11,7 @@ mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, ConfigError, DEFAULT_ADMIN, DEFAULT_KEY, DEFAULT_SDKAPPID, FaultKind, FaultSpec,
-    ParseFaultError,
+    PUSH_DEDUP_WINDOW, ParseFaultError,
 };
 pub use model::{AccountSnapshot, PushRecord, StateSnapshot};
 pub use server::{

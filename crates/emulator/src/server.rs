@@ -141,10 +141,21 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Turns the documented rate limits on (default) or off.
+    /// Turns the documented rate limits (100 calls a second per endpoint, the daily push
+    /// quota) on (default) or off. The push spacing stays: see
+    /// [`EmulatorBuilder::with_push_spacing`].
     #[must_use]
     pub fn with_rate_limits(mut self, on: bool) -> Self {
         self.config.rate_limits = on;
+        self
+    }
+
+    /// Keeps consecutive pushes more than 1 s apart (90024 otherwise; default `true`, as
+    /// documented), or not. Independent of [`EmulatorBuilder::with_rate_limits`]: a test that
+    /// pushes faster than the real service allows must say so here.
+    #[must_use]
+    pub fn with_push_spacing(mut self, on: bool) -> Self {
+        self.config.push_spacing = on;
         self
     }
 
@@ -155,7 +166,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// How long a repeated `MsgRandom` names the same push task (default 1 s; zero: never).
+    /// How long a repeated `MsgRandom` names the same push task (default
+    /// [`PUSH_DEDUP_WINDOW`](crate::PUSH_DEDUP_WINDOW), 7 days; 1 s for the newer page's
+    /// reading; zero: never).
     #[must_use]
     pub fn with_push_dedup_window(mut self, window: Duration) -> Self {
         self.config.push_dedup_window = window;
@@ -253,6 +266,7 @@ impl EmulatorBuilder {
             sdkappid = config.sdkappid,
             admins = ?config.admins,
             rate_limits = config.rate_limits,
+            push_spacing = config.push_spacing,
             durable = config.state_file.is_some(),
             "tim emulator listening"
         );
@@ -764,6 +778,7 @@ fn inspect(shared: &Shared, method: &Method, what: &str) -> Response<Full<Bytes>
                 "sdkappid": c.sdkappid,
                 "admins": c.admins,
                 "rate_limits": c.rate_limits,
+                "push_spacing": c.push_spacing,
                 "daily_push_quota": c.daily_push_quota,
                 "push_dedup_window_ms": u64::try_from(c.push_dedup_window.as_millis()).unwrap_or(u64::MAX),
                 "durable": c.state_file.is_some(),

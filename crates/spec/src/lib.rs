@@ -345,6 +345,9 @@ pub struct Batch {
     pub max_items: u64,
     /// Where an OK answer reports items that failed, if the endpoint does.
     pub failures: Option<Failures>,
+    /// Codes with which the server refuses a whole call for one item's sake; the batch engine
+    /// splits such a call to isolate the item.
+    pub item_codes: Vec<i64>,
 }
 
 /// Where an answer that is OK as a whole reports the items that failed.

@@ -948,12 +948,21 @@ fn build_batch(
         .failures
         .as_ref()
         .and_then(|f| build_failures(p, &bpath, f, resp_fields, types));
+    for c in &b.item_codes {
+        if !e.errors.contains(c) {
+            p.push(
+                format!("{bpath}.item_codes"),
+                format!("{c} is not in this endpoint's errors"),
+            );
+        }
+    }
     match (req_idx, max) {
         (Some(request_field), Some(max_items)) => Some(Batch {
             request_field,
             response_field: resp_idx,
             max_items,
             failures,
+            item_codes: b.item_codes.clone(),
         }),
         _ => None,
     }

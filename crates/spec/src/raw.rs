@@ -124,6 +124,8 @@ pub(crate) struct BatchSpec {
     pub(crate) request: String,
     pub(crate) response: Option<String>,
     pub(crate) failures: Option<FailuresSpec>,
+    #[serde(default)]
+    pub(crate) item_codes: Vec<i64>,
 }
 
 /// Where an answer that is OK as a whole reports items that failed.

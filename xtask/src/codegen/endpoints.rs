@@ -190,7 +190,16 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
                 None => quote!(None),
             };
             let max = usize_lit(b.max_items);
-            quote!(Some(BatchInfo { request_field: #rf, response_field: #respf, max_items: #max }))
+            let item_codes = b.item_codes.iter().map(|c| {
+                let v = ident(&model.error(*c).expect("checked").rust);
+                quote!(ErrorCode::#v)
+            });
+            quote!(Some(BatchInfo {
+                request_field: #rf,
+                response_field: #respf,
+                max_items: #max,
+                item_codes: &[#(#item_codes),*],
+            }))
         }
         None => quote!(None),
     };

@@ -9,7 +9,8 @@
 //!    reason is recorded and the targets' checks run on random inputs instead (the
 //!    `harden_random_fuzz` example), labelled as not coverage-guided.
 //! 2. and 3. The fault matrix with the secrets scan (`tests/examples/harden_matrix.rs`).
-//! 4. Durability under SIGKILL (`tests/examples/harden_durability.rs`).
+//! 4. Durability under SIGKILL and SIGINT, changed inputs and bad items
+//!    (`tests/examples/harden_durability.rs`).
 //!
 //! It prints one table and rewrites the section between `<!-- harden:start -->` and
 //! `<!-- harden:end -->` of `BENCHMARKS.md` (creating the file if needed), with the machine it
@@ -582,14 +583,20 @@ fn durability_rows(doc: &Value, rows: &mut Vec<Row>) {
             })
             .unwrap_or_else(|| "no result".into())
     };
+    // Every SIGINT ended the job with exit 130.
+    let sigint_130 = |v: &Value| num(v, &["sigint"]) == num(v, &["sigint_exit_130"]);
     let lost =
         num(b, &["acknowledged_items_lost"]).saturating_add(num(b, &["items_lost_after_resume"]));
     rows.push(
         Row::new(
-            "bulk `tim tags add --checkpoint` SIGKILLed at random points, resumed",
+            "bulk `tim tags add --checkpoint` killed at random points (SIGKILL and SIGINT alternately), resumed",
             format!(
-                "{lost} acknowledged items lost ({} kills over {} runs in {} rounds of {} lines; {} checkpointed chunks checked after the kills; every line present after each round's resume)",
+                "{lost} acknowledged items lost ({} kills: {} SIGKILL, {} SIGINT ({} exit 130, {} held to the run's first checkpoint record); over {} runs in {} rounds of {} lines; {} checkpointed chunks checked after the kills; every line present after each round's resume)",
                 num(b, &["kills"]),
+                num(b, &["sigkill"]),
+                num(b, &["sigint"]),
+                num(b, &["sigint_exit_130"]),
+                num(b, &["sigint_held_for_first_record"]),
                 num(b, &["runs"]),
                 num(b, &["rounds"]),
                 thousands(num(b, &["lines_per_round"])),
@@ -600,9 +607,133 @@ fn durability_rows(doc: &Value, rows: &mut Vec<Row>) {
         .unless(
             lost == 0
                 && num(b, &["kills"]) >= u64::from(KILLS)
+                && num(b, &["sigint"]) > 0
+                && sigint_130(b)
                 && b["detector_self_test"] == true
                 && failures(b).is_empty(),
-            || format!("lost {lost}; {}", failures(b)),
+            || {
+                format!(
+                    "lost {lost}; {} of {} SIGINTs exited 130; {}",
+                    num(b, &["sigint_exit_130"]),
+                    num(b, &["sigint"]),
+                    failures(b)
+                )
+            },
+        ),
+    );
+    let r = &doc["bulk_read"];
+    let (missing, duplicated) = (num(r, &["items_missing"]), num(r, &["items_duplicated"]));
+    let in_order = r["in_input_order"] == true;
+    rows.push(
+        Row::new(
+            "bulk read `tim tags get --output --checkpoint` interrupted at random points (SIGINT and SIGKILL alternately), resumed to its end",
+            format!(
+                "{missing} items missing, {duplicated} duplicated, {} in input order ({} rounds of {} accounts, {} results; {} interruptions: {} SIGINT ({} exit 130, {} held to the run's first checkpoint record), {} SIGKILL, over {} runs; the output held exactly what the checkpoint recorded after {} of the {} interruptions that left a record)",
+                if in_order { "all" } else { "**not**" },
+                num(r, &["completed_rounds"]),
+                thousands(num(r, &["accounts"])),
+                thousands(num(r, &["results"])),
+                num(r, &["kills"]),
+                num(r, &["sigint"]),
+                num(r, &["sigint_exit_130"]),
+                num(r, &["sigint_held_for_first_record"]),
+                num(r, &["sigkill"]),
+                num(r, &["runs"]),
+                num(r, &["checked_after_interruption"])
+                    .saturating_sub(num(r, &["mismatched_after_interruption"])),
+                num(r, &["checked_after_interruption"]),
+            ),
+            "0 missing, 0 duplicated, input order, ≥ 10 interruptions",
+        )
+        .unless(
+            missing == 0
+                && duplicated == 0
+                && in_order
+                && num(r, &["results_unexpected"]) == 0
+                && num(r, &["results_with_wrong_tags"]) == 0
+                && num(r, &["mismatched_after_interruption"]) == 0
+                && num(r, &["completed_rounds"]) > 0
+                && r["results"] == r["results_expected"]
+                && num(r, &["kills"]) >= u64::from(KILLS.max(10))
+                && num(r, &["sigint"]) > 0
+                && num(r, &["sigkill"]) > 0
+                && sigint_130(r)
+                && r["detector_self_test"] == true
+                && failures(r).is_empty(),
+            || {
+                format!(
+                    "{missing} missing, {duplicated} duplicated, {} unexpected, in order: {in_order}, {} mismatches after an interruption; {}",
+                    num(r, &["results_unexpected"]),
+                    num(r, &["mismatched_after_interruption"]),
+                    failures(r)
+                )
+            },
+        ),
+    );
+    let c = &doc["changed_input"];
+    let (trials, refused) = (num(c, &["trials"]), num(c, &["refused"]));
+    let sent = num(c, &["calls_sent_by_refused_runs"]);
+    rows.push(
+        Row::new(
+            "a job interrupted partway, its input then changed, rerun on the old checkpoint",
+            format!(
+                "refused {refused} of {trials} times with exit 2 \"input changed\", {sent} calls sent, the checkpoint untouched {} times ({} trials with lines appended, {} with one line changed at the same size; interrupted by {} SIGKILL, {} SIGINT; with the input restored, the same command resumed and completed the job {} times)",
+                num(c, &["checkpoint_untouched"]),
+                num(c, &["trials_lines_appended"]),
+                num(c, &["trials_same_size"]),
+                num(c, &["sigkill"]),
+                num(c, &["sigint"]),
+                num(c, &["resumed_after_restore"]),
+            ),
+            "refused every time, nothing sent, ≥ 5 trials",
+        )
+        .unless(
+            trials >= 5
+                && refused == trials
+                && sent == 0
+                && num(c, &["checkpoint_untouched"]) == trials
+                && sigint_130(c)
+                && c["detector_self_test"] == true
+                && failures(c).is_empty(),
+            || format!("refused {refused} of {trials}, {sent} calls sent; {}", failures(c)),
+        ),
+    );
+    let d = &doc["bad_items"];
+    let (good_lost, bad_applied) = (
+        num(d, &["good_items_not_applied"]),
+        num(d, &["bad_items_applied"]),
+    );
+    let reasons_exact = d["reasons_name_exactly_the_bad_lines"] == true
+        && num(d, &["reasons_with_code_90033"]) == num(d, &["bad_items"])
+        && d["failed_file_holds_exactly_the_bad_lines"] == true;
+    let calls = num(d, &["calls"]);
+    let clean = num(d, &["calls_without_bad_items"]);
+    rows.push(
+        Row::new(
+            "1% bad items (an attribute never configured: 90033 refuses the whole call) at random lines of a 100,000-line `tim attrs set --file --failed` job",
+            format!(
+                "{good_lost} good items not applied, {bad_applied} bad items applied; the reasons file {} the {} bad lines, code 90033; {} calls ({} without bad items: {:.1} more per bad item to isolate it), {:.1} s",
+                if reasons_exact { "named exactly" } else { "did **not** name exactly" },
+                thousands(num(d, &["bad_items"])),
+                thousands(calls),
+                thousands(clean),
+                d["extra_calls_per_bad_item"].as_f64().unwrap_or(f64::NAN),
+                d["job_s"].as_f64().unwrap_or(f64::NAN),
+            ),
+            "0 good lost, 0 bad applied, reasons exact",
+        )
+        .unless(
+            good_lost == 0
+                && bad_applied == 0
+                && reasons_exact
+                && d["detector_self_test"] == true
+                && failures(d).is_empty(),
+            || {
+                format!(
+                    "{good_lost} good not applied, {bad_applied} bad applied, reasons exact: {reasons_exact}; {}",
+                    failures(d)
+                )
+            },
         ),
     );
     let e = &doc["emulator"];
@@ -857,7 +988,7 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
     }
 
     progress(&format!(
-        "durability: SIGKILL a bulk job and the emulator {KILLS} times each"
+        "durability: interrupt a bulk write, a bulk read and the emulator {KILLS} times each; changed inputs; 1% bad items"
     ));
     let mut cmd = Command::new(bin.join("harden_durability"));
     cmd.current_dir(root)
@@ -876,9 +1007,12 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
                     ));
                 }
                 notes.push(format!(
-                    "Durability: kill points drawn uniformly (bulk: 30–600 ms after tim starts, `--max-rate 100 --concurrency 4`; emulator: 50–500 ms into a stream of writes from 4 concurrent clients without retries, every 10th write a push), seed {}. Each check was also run against data it must find missing (another round's tag; an empty state file) and found it missing. Ran in {:.0} s + {:.0} s.",
+                    "Durability: kill points drawn uniformly (bulk write: 30–600 ms after tim starts, 40,000 lines; bulk read: 30–1,500 ms, 20,000 accounts; both `--max-rate 100 --concurrency 4`; emulator: 50–500 ms into a stream of writes from 4 concurrent clients without retries, every 10th write a push), seed {}. A SIGINT waits, past its drawn point, for the run's first checkpoint record (before it tim may not yet handle SIGINT). Changed input: the job (`tim tags add`, 20,000 lines) interrupted after its first checkpoint record, calls counted from the emulator's request log. Bad items: `--max-rate off`, calls from tim's summary line. Each check was also run against data it must find missing or wrong (another round's tag; an output with a line dropped, one doubled and two swapped; the bad items' own lines; the restored input, which must resume and send; an empty state file) and found it. Ran in {:.0} s (bulk write) + {:.0} s (bulk read) + {:.0} s (changed input) + {:.0} s (bad items) + {:.0} s (emulator).",
                     doc["seed"],
                     doc["bulk_s"].as_f64().unwrap_or(0.0),
+                    doc["bulk_read_s"].as_f64().unwrap_or(0.0),
+                    doc["changed_input_s"].as_f64().unwrap_or(0.0),
+                    doc["bad_items_s"].as_f64().unwrap_or(0.0),
                     doc["emulator_s"].as_f64().unwrap_or(0.0)
                 ));
             }
@@ -935,6 +1069,70 @@ mod tests {
         let text = format!("a KEY b {sig}, usersig=<redacted> eJshort KEY");
         assert_eq!(secret_hits(&text, "KEY"), (2, 1));
         assert_eq!(secret_hits("xeJ{}", "KEY"), (0, 0));
+    }
+
+    /// The durability example's output (from a run, kill points left out) as rows.
+    fn durability_sample() -> Value {
+        serde_json::from_str(
+            r#"{
+            "seed": 2024,
+            "bulk": {"acknowledged_chunks_checked":3742,"acknowledged_items_lost":0,"detector_self_test":true,"failures":[],"items_lost_after_resume":0,"kills":20,"lines_per_round":40000,"rounds":2,"runs":22,"sigint":10,"sigint_exit_130":10,"sigint_held_for_first_record":3,"sigkill":10},
+            "bulk_read": {"accounts":20000,"checked_after_interruption":18,"completed_rounds":8,"detector_self_test":true,"failures":[],"in_input_order":true,"interruptions_wanted":20,"items_duplicated":0,"items_missing":0,"kills":20,"mismatched_after_interruption":0,"results":160000,"results_expected":160000,"results_unexpected":0,"results_with_wrong_tags":0,"rounds":8,"runs":28,"sigint":10,"sigint_exit_130":10,"sigint_held_for_first_record":1,"sigkill":10},
+            "changed_input": {"calls_sent_by_refused_runs":0,"checkpoint_untouched":10,"detector_self_test":true,"failures":[],"kills":10,"lines":20000,"refused":10,"resumed_after_restore":10,"sigint":5,"sigint_exit_130":5,"sigint_held_for_first_record":1,"sigkill":5,"trials":10,"trials_lines_appended":5,"trials_same_size":5},
+            "bad_items": {"bad_items":1000,"bad_items_applied":0,"calls":6981,"calls_without_bad_items":1000,"detector_self_test":true,"exit_code":4,"extra_calls_per_bad_item":5.981,"failed_file_holds_exactly_the_bad_lines":true,"failures":[],"good_items_not_applied":0,"job_s":1.36,"lines":100000,"reasons":1000,"reasons_name_exactly_the_bad_lines":true,"reasons_with_code_90033":1000},
+            "emulator": {"acknowledged_lost":0,"acknowledged_pushes":7,"acknowledged_pushes_lost":0,"acknowledged_tag_writes":15672,"acknowledged_tag_writes_lost":0,"acknowledged_writes":15679,"detector_self_test":true,"failed_writes":2156,"failures":[],"kills":20,"min_acknowledged_per_round":158,"restarts":20,"state_file_bytes_at_end":635398}
+        }"#,
+        )
+        .expect("JSON")
+    }
+
+    #[test]
+    fn durability_rows_read_the_example_output() {
+        let mut rows = Vec::new();
+        durability_rows(&durability_sample(), &mut rows);
+        assert_eq!(rows.len(), 5);
+        for r in &rows {
+            assert_eq!(r.unmet, None, "{}: {}", r.check, r.result);
+            assert!(!r.result.contains(&u64::MAX.to_string()), "{}", r.result);
+        }
+        assert!(
+            rows[0]
+                .result
+                .contains("10 SIGKILL, 10 SIGINT (10 exit 130"),
+            "{}",
+            rows[0].result
+        );
+        assert!(
+            rows[1]
+                .result
+                .starts_with("0 items missing, 0 duplicated, all in input order"),
+            "{}",
+            rows[1].result
+        );
+        assert!(
+            rows[2].result.starts_with("refused 10 of 10 times"),
+            "{}",
+            rows[2].result
+        );
+        assert!(
+            rows[3]
+                .result
+                .contains("6,981 calls (1,000 without bad items"),
+            "{}",
+            rows[3].result
+        );
+
+        // A duplicated result, a SIGINT that did not exit 130, a changed input that was sent,
+        // a bad item applied: each row says so.
+        let mut doc = durability_sample();
+        doc["bulk"]["sigint_exit_130"] = 9.into();
+        doc["bulk_read"]["items_duplicated"] = 1.into();
+        doc["changed_input"]["calls_sent_by_refused_runs"] = 3.into();
+        doc["bad_items"]["bad_items_applied"] = 1.into();
+        let mut rows = Vec::new();
+        durability_rows(&doc, &mut rows);
+        assert!(rows[..4].iter().all(|r| r.unmet.is_some()));
+        assert_eq!(rows[4].unmet, None);
     }
 
     #[test]

@@ -52,8 +52,15 @@ fn bulk_25000_users_with_a_bad_line() {
         .count();
     assert_eq!(tagged, 24_999, "every good line applied");
     assert!(!state.accounts.contains_key("bad12345"));
-    let failed = std::fs::read_to_string(&failed).unwrap();
-    let lines: Vec<serde_json::Value> = failed
+    // The failed file holds the line as it was (to be fixed and rerun); the side file says why.
+    let failed_items = std::fs::read_to_string(&failed).unwrap();
+    let original = std::fs::read_to_string(&input).unwrap();
+    assert_eq!(
+        failed_items.lines().collect::<Vec<_>>(),
+        [original.lines().nth(12_344).unwrap()]
+    );
+    let reasons = std::fs::read_to_string(failed.with_extension("reasons.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = reasons
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -139,4 +146,203 @@ fn resume_from_a_checkpoint_after_sigkill_loses_nothing() {
         calls >= 60 - done_before.div_ceil(100),
         "only unfinished chunks redone ({calls})"
     );
+}
+
+/// `tim tags get` over a file, interrupted (Ctrl-C, then SIGKILL) and resumed: every account's
+/// result is in the output exactly once, in input order.
+#[test]
+fn an_interrupted_read_resumes_into_its_output_exactly_once() {
+    let emu = Emu::start(false);
+    let accounts = tmp("read20k.txt");
+    let n = 4_000;
+    std::fs::write(
+        &accounts,
+        (1..=n).map(|i| format!("user{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let output = tmp("read20k.out.jsonl");
+    let checkpoint = tmp("read20k.checkpoint");
+    for f in [&output, &checkpoint] {
+        let _ = std::fs::remove_file(f);
+    }
+    let job = |rate: &str| {
+        let mut c = emu.tim();
+        c.args([
+            "tags",
+            "get",
+            "--max-rate",
+            rate,
+            "--concurrency",
+            "2",
+            "--file",
+        ])
+        .arg(&accounts)
+        .arg("--output")
+        .arg(&output)
+        .arg("--checkpoint")
+        .arg(&checkpoint)
+        .stderr(std::process::Stdio::piped());
+        c
+    };
+    // Ctrl-C after a while: it stops cleanly with 130 and says how to resume.
+    let child = job("10").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rerun the same command to resume"),
+        "{}",
+        stderr(&out)
+    );
+    // Then a SIGKILL in the middle of the next run.
+    let mut child = job("10").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // And the rest.
+    let out = run(&mut job("off"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
+    let got: Vec<String> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["To_Account"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let want: Vec<String> = (1..=n).map(|i| format!("user{i}")).collect();
+    assert_eq!(got.len(), want.len(), "no result lost or written twice");
+    assert_eq!(got, want, "in input order");
+}
+
+#[test]
+fn a_checkpoint_refuses_a_changed_input() {
+    let emu = Emu::start(false);
+    let input = tmp("changed.jsonl");
+    let checkpoint = tmp("changed.checkpoint");
+    let _ = std::fs::remove_file(&checkpoint);
+    write_users(&input, 300, &[]);
+    let job = || {
+        let mut c = emu.tim();
+        c.args(["tags", "add", "--max-rate", "off", "--file"])
+            .arg(&input)
+            .arg("--checkpoint")
+            .arg(&checkpoint);
+        c
+    };
+    assert_eq!(code(&run(&mut job())), 0);
+    write_users(&input, 600, &[]);
+    let out = run(&mut job());
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("input changed"), "{}", stderr(&out));
+    assert_eq!(
+        emu.state().accounts.len(),
+        300,
+        "nothing sent for the changed input"
+    );
+}
+
+/// Items only the server can refuse (an attribute that was never configured: 90033 for the
+/// whole call) fail alone, named by their line; their neighbours are applied, and the failed
+/// file is a valid input.
+#[test]
+fn items_the_server_refuses_fail_alone_and_the_failed_file_reruns() {
+    let emu = Emu::start(false);
+    assert_eq!(
+        code(&run(emu.tim().args(["attrs", "names", "set", "0=city"]))),
+        0
+    );
+    let input = tmp("attrs.jsonl");
+    let failed = tmp("attrs.failed.jsonl");
+    let bad: Vec<usize> = vec![7, 150, 151, 420, 999];
+    let mut text = String::new();
+    for i in 1..=1_000 {
+        let attr = if bad.contains(&i) { "planet" } else { "city" };
+        text.push_str(&format!(
+            "{{\"To_Account\":\"user{i}\",\"Attrs\":{{\"{attr}\":\"x\"}}}}\n"
+        ));
+    }
+    std::fs::write(&input, &text).unwrap();
+    let out = run(emu
+        .tim()
+        .args(["attrs", "set", "--max-rate", "off", "--file"])
+        .arg(&input)
+        .arg("--failed")
+        .arg(&failed));
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let state = emu.state();
+    let applied = state
+        .accounts
+        .values()
+        .filter(|a| !a.attrs.is_empty())
+        .count();
+    assert_eq!(applied, 995, "no good item failed because of a neighbour");
+    let reasons: Vec<serde_json::Value> =
+        std::fs::read_to_string(failed.with_extension("reasons.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let lines: Vec<u64> = reasons
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [7, 150, 151, 420, 999]);
+    assert!(reasons.iter().all(|r| r["code"] == 90033));
+    // Configure the attribute, rerun the failed file as it is: everything is applied.
+    assert_eq!(
+        code(&run(emu
+            .tim()
+            .args(["attrs", "names", "set", "0=city", "1=planet"]))),
+        0
+    );
+    let out = run(emu
+        .tim()
+        .args(["attrs", "set", "--max-rate", "off", "--file"])
+        .arg(&failed));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let applied = emu
+        .state()
+        .accounts
+        .values()
+        .filter(|a| !a.attrs.is_empty())
+        .count();
+    assert_eq!(applied, 1_000);
+}
+
+#[test]
+fn conflicting_flags_and_long_account_lists() {
+    let emu = Emu::start(false);
+    let input = tmp("conflict.jsonl");
+    write_users(&input, 3, &[]);
+    // `--tag` applies to an account on the command line; with --file it is an error.
+    let out = run(emu
+        .tim()
+        .args(["tags", "add", "--tag", "extra", "--file"])
+        .arg(&input));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(emu.state().accounts.is_empty(), "nothing sent");
+    // More accounts than a call takes, on the command line: split like a file.
+    let users: Vec<String> = (0..250).map(|i| format!("u{i}")).collect();
+    let out = run(emu
+        .tim()
+        .args(["tags", "clear", "--max-rate", "off"])
+        .args(&users));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let calls = emu
+        .handle()
+        .requests()
+        .iter()
+        .filter(|r| r.command.as_deref() == Some("im_remove_all_tags"))
+        .count();
+    assert_eq!(calls, 3);
 }

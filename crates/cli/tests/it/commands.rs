@@ -269,6 +269,97 @@ fn typed_commands_cover_every_endpoint_on_both_transports() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
+/// A push whose acknowledgement is lost: `tim push` prints the MsgRandom and the command that
+/// repeats it, at every verbosity; run as printed, that command makes no second push.
+#[test]
+fn an_ambiguous_push_prints_the_command_that_repeats_it_once() {
+    // The documented limits, push spacing included, and the emulator's default dedup window.
+    let emu = Emu::start(true);
+    emu.handle().import_accounts(["alice", "bob"]).unwrap();
+
+    // Pushing to everyone takes --all; --all with a condition is a conflict. Nothing is sent.
+    let out = run(emu.tim().args(["push", "--text", "hi"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--all"), "{}", stderr(&out));
+    let out = run(emu
+        .tim()
+        .args(["push", "--text", "hi", "--all", "--tags-or", "vip"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(emu.handle().requests().is_empty(), "nothing was sent");
+
+    // The next call is applied, then its connection is dropped without an answer.
+    emu.handle()
+        .inject_fault(tim_emulator::FaultKind::DropAfterApply);
+    let out = run(emu.tim().args([
+        "-q",
+        "push",
+        "--text",
+        "Sale starts now",
+        "--all",
+        "--lifetime",
+        "60",
+    ]));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let pushes = emu.handle().pushes();
+    assert_eq!(pushes.len(), 1, "the push was made before the drop");
+    let msg_random = pushes[0].request.msg_random;
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("MsgRandom {msg_random}")),
+        "printed even with -q:\n{err}"
+    );
+    assert!(!err.contains(KEY), "{err}");
+    let printed = err
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("tim "))
+        .unwrap_or_else(|| panic!("a command line in:\n{err}"));
+    let url = emu.handle().base_url();
+    assert_eq!(
+        printed,
+        format!(
+            "tim --endpoint {url} --sdkappid {SDKAPPID} push --text 'Sale starts now' --all \
+             --lifetime 60 --msg-random {msg_random}"
+        )
+    );
+
+    // Run it as printed, in a shell, with nothing but the key in the environment: the command
+    // names the app and the endpoint itself.
+    let bin = env!("CARGO_BIN_EXE_tim");
+    let script = format!("'{bin}'{}", printed.strip_prefix("tim").unwrap());
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", &script]).stdin(std::process::Stdio::null());
+    for var in [
+        "TIM_SDKAPPID",
+        "TIM_IDENTIFIER",
+        "TIM_USERSIG",
+        "TIM_REGION",
+        "TIM_ENDPOINT",
+        "TIM_TRANSPORT",
+    ] {
+        sh.env_remove(var);
+    }
+    let out = run(sh.env("TIM_SECRET_KEY", KEY));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The same push task: its TaskId, and still one push for that MsgRandom.
+    assert_eq!(json(&out)["TaskId"], pushes[0].task_id.as_str());
+    let pushes = emu.handle().pushes();
+    assert_eq!(
+        pushes
+            .iter()
+            .filter(|p| p.request.msg_random == msg_random)
+            .count(),
+        1
+    );
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0].recipients, ["alice", "bob"]);
+}
+
 #[test]
 fn demo_runs_the_tour_and_exits_0() {
     let out = run(tim().arg("demo"));
@@ -375,4 +466,51 @@ fn emulator_serve_runs_until_killed_with_its_flags() {
     // A bad fault spec is a usage error.
     let out = run(tim().args(["emulator", "serve", "--fault", "meteor=0.5"]));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+/// Without --key, the banner prints the well-known default key with the other variables, and
+/// those variables are all `tim` needs to call the emulator; it says that --no-rate-limit keeps
+/// the push spacing.
+#[test]
+fn emulator_serve_prints_its_default_key_and_its_limits() {
+    use std::io::BufRead;
+    let mut server = tim()
+        .args(["emulator", "serve", "--port", "0", "--no-rate-limit"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = Vec::new();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap());
+    while banner.len() < 5 {
+        let mut line = String::new();
+        if lines.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push(line.trim().to_owned());
+    }
+    let text = banner.join("\n");
+    let vars: Vec<(String, String)> = banner
+        .iter()
+        .find(|l| l.starts_with("TIM_ENDPOINT="))
+        .unwrap_or_else(|| panic!("{text}"))
+        .split(' ')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    assert!(
+        vars.contains(&(
+            "TIM_SECRET_KEY".to_owned(),
+            tim_emulator::DEFAULT_KEY.to_owned()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("pushes must still be more than 1 s apart"),
+        "{text}"
+    );
+    let out = run(tim().envs(vars).args(["tags", "get", "alice"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -41,7 +41,7 @@ fn no_key_or_usersig_in_any_output_at_trace() {
             "get",
             "u1",
         ],
-        vec!["-vvv", "push", "--text", "hello"],
+        vec!["-vvv", "push", "--text", "hello", "--all"],
     ];
     for args in runs {
         let out = run(emu.tim().args(&args));

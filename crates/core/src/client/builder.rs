@@ -58,6 +58,8 @@ pub enum BuildError {
 enum Where {
     Region(Region),
     Url(BaseUrl),
+    /// A base URL given as text that does not parse: reported by `build`.
+    BadUrl(BaseUrlError),
 }
 
 /// Configures a [`Client`]. Every setting has a default except the SDKAppID and the
@@ -101,9 +103,10 @@ pub struct ClientBuilder<T> {
 
 impl<T> fmt::Debug for ClientBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let target = match &self.target {
-            Where::Region(r) => BaseUrl::from(*r),
-            Where::Url(u) => u.clone(),
+        let target: Result<BaseUrl, &BaseUrlError> = match &self.target {
+            Where::Region(r) => Ok(BaseUrl::from(*r)),
+            Where::Url(u) => Ok(u.clone()),
+            Where::BadUrl(e) => Err(e),
         };
         f.debug_struct("ClientBuilder")
             .field("sdkappid", &self.sdkappid)
@@ -260,10 +263,56 @@ impl<T> ClientBuilder<T> {
         self
     }
 
-    /// Sends to a base URL instead of a region's host (an emulator, a proxy).
+    /// Sends to a base URL instead of a region's host (an emulator, a proxy). To pass the URL
+    /// as text, use [`ClientBuilder::with_base_url_str`].
     #[must_use]
     pub fn with_base_url(mut self, url: BaseUrl) -> Self {
         self.target = Where::Url(url);
+        self
+    }
+
+    /// [`ClientBuilder::with_base_url`] with the URL as text, e.g. an emulator's
+    /// `emu.base_url()`. It is checked as [`BaseUrl::parse`] checks it (`https`, or plain
+    /// `http` for loopback hosts only; no query, fragment or `user:password@`); a URL that does
+    /// not pass is kept until [`build`](ClientBuilder::build) (or
+    /// [`build_with`](ClientBuilder::build_with)), which fails with [`BuildError::BaseUrl`]
+    /// naming the problem and never repeating credentials. A later `with_region` or
+    /// `with_base_url` replaces it.
+    ///
+    /// This is a second method rather than `with_base_url(impl TryInto<BaseUrl>)` so that
+    /// existing calls such as `.with_base_url(text.parse()?)` keep compiling (a generic
+    /// parameter would leave `parse`'s target type to guess).
+    ///
+    /// ```
+    /// use tim_core::{BaseUrlError, BuildError, Client, TransportError, bytes::Bytes, http};
+    /// # let transport = |_req: http::Request<Vec<u8>>| async { Ok::<_, TransportError>(http::Response::new(Bytes::new())) };
+    /// let client = Client::builder()
+    ///     .with_sdkappid(1400000000)
+    ///     .with_secret_key("your-secret-key")
+    ///     .with_base_url_str("http://127.0.0.1:9000/")
+    ///     .build_with(transport)?;
+    /// assert_eq!(client.base_url().as_str(), "http://127.0.0.1:9000");
+    ///
+    /// # let transport = |_req: http::Request<Vec<u8>>| async { Ok::<_, TransportError>(http::Response::new(Bytes::new())) };
+    /// let err = Client::builder()
+    ///     .with_sdkappid(1400000000)
+    ///     .with_secret_key("your-secret-key")
+    ///     .with_base_url_str("http://chat.example.com")
+    ///     .build_with(transport)
+    ///     .unwrap_err();
+    /// assert!(matches!(err, BuildError::BaseUrl(BaseUrlError::InsecureHost(_))));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "plain http is only allowed for loopback hosts (use https): \"chat.example.com\""
+    /// );
+    /// # Ok::<(), tim_core::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn with_base_url_str(mut self, url: impl AsRef<str>) -> Self {
+        self.target = match BaseUrl::parse(url.as_ref()) {
+            Ok(u) => Where::Url(u),
+            Err(e) => Where::BadUrl(e),
+        };
         self
     }
 
@@ -372,6 +421,7 @@ impl<T> ClientBuilder<T> {
         let base = match self.target {
             Where::Region(r) => BaseUrl::from(r),
             Where::Url(u) => u,
+            Where::BadUrl(e) => return Err(BuildError::BaseUrl(e)),
         };
         Ok(Client {
             shared: Arc::new(Shared {
@@ -396,6 +446,9 @@ impl<T> ClientBuilder<T> {
         // Check the settings before building a transport (and its TLS configuration).
         if self.sdkappid.is_none() {
             return Err(BuildError::MissingSdkAppId);
+        }
+        if let Where::BadUrl(e) = &self.target {
+            return Err(BuildError::BaseUrl(e.clone()));
         }
         let transport = T::make(&self.transport)?;
         self.build_with(transport)
@@ -478,5 +531,69 @@ mod tests {
             B::new().with_secret_key("hunter2").with_usersig("sigsig")
         );
         assert!(!dbg.contains("hunter2") && !dbg.contains("sigsig"), "{dbg}");
+    }
+
+    #[test]
+    fn a_base_url_as_text_is_checked_at_build_without_repeating_secrets() {
+        type B = ClientBuilder<
+            fn(
+                http::Request<Vec<u8>>,
+            )
+                -> std::future::Ready<Result<http::Response<Bytes>, crate::TransportError>>,
+        >;
+        let t = |_r: http::Request<Vec<u8>>| {
+            std::future::ready(Ok::<_, crate::TransportError>(http::Response::new(
+                Bytes::new(),
+            )))
+        };
+        let t: fn(_) -> _ = t;
+        let ok = B::new()
+            .with_sdkappid(1)
+            .with_secret_key("k")
+            .with_base_url_str(String::from("http://localhost:9000/prefix/"))
+            .build_with(t)
+            .unwrap();
+        assert_eq!(ok.base_url().as_str(), "http://localhost:9000/prefix");
+
+        let cases = [
+            (
+                "http://10.0.0.1:9000",
+                BaseUrlError::InsecureHost("10.0.0.1".into()),
+            ),
+            ("ftp://h.example", BaseUrlError::Scheme("ftp".into())),
+            (
+                "https://h.example/?usersig=secret-sig",
+                BaseUrlError::QueryNotAllowed,
+            ),
+            ("https://admin:hunter2@h.example", BaseUrlError::Credentials),
+            ("not a url", BaseUrlError::Invalid("not a url".into())),
+        ];
+        for (url, expected) in cases {
+            let err = B::new()
+                .with_sdkappid(1)
+                .with_secret_key("k")
+                .with_base_url_str(url)
+                .build_with(t)
+                .unwrap_err();
+            let BuildError::BaseUrl(inner) = &err else {
+                panic!("{url}: {err:?}")
+            };
+            assert_eq!(inner, &expected, "{url}");
+            let shown = format!("{err} {err:?}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("secret-sig"),
+                "{shown}"
+            );
+        }
+        // A later setter replaces a bad URL.
+        assert!(
+            B::new()
+                .with_sdkappid(1)
+                .with_secret_key("k")
+                .with_base_url_str("http://example.com")
+                .with_region(Region::Singapore)
+                .build_with(t)
+                .is_ok()
+        );
     }
 }

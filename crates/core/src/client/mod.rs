@@ -280,7 +280,10 @@ impl<T: Transport> Client<T> {
                         .report(info, Outcome::Accepted, shared.clock.now());
                     return Ok(response);
                 }
-                Err(err) => err.with_endpoint(info.id).with_random(random),
+                Err(err) => err
+                    .with_endpoint(info.id)
+                    .with_random(random)
+                    .with_host(shared.base.authority().as_str()),
             };
             let now = shared.clock.now();
             let verdict = classify(&err);

@@ -8,33 +8,72 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tim_core::SecretKey;
-use tim_emulator::{DEFAULT_ADMIN, DEFAULT_SDKAPPID, Emulator, StartError};
+use tim_emulator::{Config, DEFAULT_ADMIN, DEFAULT_SDKAPPID, Emulator, StartError};
 
 use crate::support::{Api, code, temp_dir, text};
 
 const KEY: &str = "durability-test-key";
 
-/// Starts the `tim-emulator` binary on `state`; answers the child and its base URL.
+/// Tells [`child_emulator`] which state file to serve.
+const CHILD_STATE: &str = "TIM_EMULATOR_IT_CHILD_STATE";
+
+/// Starts an emulator on `state` in a process of its own (this test binary running
+/// [`child_emulator`]), so that it can be killed with SIGKILL; answers the child and its base
+/// URL.
 fn spawn(state: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tim-emulator"))
-        .args(["--no-rate-limit", "--state"])
-        .arg(state)
-        .env("TIM_EMULATOR_KEY", KEY)
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "durability::child_emulator",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_STATE, state)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn tim-emulator");
+        .expect("spawn the emulator process");
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let mut lines = BufReader::new(stdout);
+    // The test harness prints its own text first ("test durability::child_emulator ... " on
+    // the same line).
+    let url = loop {
+        let mut line = String::new();
+        let n = lines.read_line(&mut line).expect("a line");
+        assert!(n > 0, "the emulator process exited before listening");
+        if let Some((_, url)) = line.trim().split_once("listening on ") {
+            break url.to_owned();
+        }
+    };
     (child, url)
+}
+
+/// The emulator process of [`spawn`]: serves the state file named by `CHILD_STATE` until it is
+/// killed. Does nothing when run on its own.
+#[test]
+#[ignore = "the server process that acknowledged_changes_survive_sigkill starts and kills"]
+fn child_emulator() {
+    use std::io::Write as _;
+    let Some(state) = std::env::var_os(CHILD_STATE) else {
+        return;
+    };
+    let mut config = Config::default();
+    config.key = SecretKey::new(KEY);
+    config.rate_limits = false;
+    config.push_spacing = false;
+    config.state_file = Some(state.into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime
+        .block_on(Emulator::serve(config, |emu| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", emu.base_url());
+            let _ = out.flush();
+        }))
+        .expect("serve");
 }
 
 fn client(url: &str) -> Api {

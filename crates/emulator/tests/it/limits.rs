@@ -97,12 +97,38 @@ async fn rate_limits_can_be_turned_off() {
         Emulator::builder()
             .with_rate_limits(false)
             .with_daily_push_quota(1),
-        clock,
+        clock.clone(),
     )
     .await;
     for _ in 0..150 {
         api.ok("im_get_tag", json!({"To_Account": ["u"]})).await;
     }
+    // The daily quota is off, the push spacing is not: it must be turned off by name.
+    assert!(api.emu().config().push_spacing);
+    for i in 0..3 {
+        api.ok(
+            "im_push",
+            json!({"MsgRandom": i, "MsgBody": text("spaced")}),
+        )
+        .await;
+        api.fails(
+            "im_push",
+            json!({"MsgRandom": 100 + i, "MsgBody": text("too soon")}),
+            90024,
+        )
+        .await;
+        clock.advance(Duration::from_millis(1001));
+    }
+    assert_eq!(api.emu().pushes().len(), 3);
+
+    let api = Api::start_with_clock(
+        Emulator::builder()
+            .with_rate_limits(false)
+            .with_push_spacing(false)
+            .with_daily_push_quota(1),
+        clock,
+    )
+    .await;
     for i in 0..5 {
         api.ok("im_push", json!({"MsgRandom": i, "MsgBody": text("burst")}))
             .await;

@@ -18,6 +18,7 @@ async fn populated() -> Api {
     let api = Api::start(
         Emulator::builder()
             .with_rate_limits(false)
+            .with_push_spacing(false)
             .with_accounts(["erin"]),
     )
     .await;
@@ -404,16 +405,64 @@ async fn documented_offline_push_fields_and_media_elements() {
 }
 
 #[tokio::test]
-async fn a_repeated_msg_random_is_the_same_task() {
+async fn a_repeated_msg_random_is_the_same_task_for_seven_days() {
     let clock = manual_clock();
     let api = Api::start_with_clock(Emulator::builder().with_accounts(["u"]), clock.clone()).await;
+    assert_eq!(
+        api.emu().config().push_dedup_window,
+        tim_emulator::PUSH_DEDUP_WINDOW
+    );
     let push = json!({"MsgRandom": 777, "MsgBody": text("once")});
     let first = api.ok("im_push", push.clone()).await;
     clock.advance(Duration::from_millis(500));
-    // Within the 1 s window: the same task again, not a second push (and not 90024).
+    // Within the spacing: the same task again, not a second push (and not 90024).
     let again = api.ok("im_push", push.clone()).await;
     assert_eq!(again["TaskId"], first["TaskId"]);
+    // A repeat minutes or days later (a retry after an ambiguous failure): still the same task.
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(
+        api.ok("im_push", push.clone()).await["TaskId"],
+        first["TaskId"]
+    );
+    clock.advance(Duration::from_secs(6 * 86_400));
+    assert_eq!(
+        api.ok("im_push", push.clone()).await["TaskId"],
+        first["TaskId"]
+    );
     assert_eq!(api.emu().pushes().len(), 1);
+    // Another MsgRandom is another push.
+    let other = api
+        .ok(
+            "im_push",
+            json!({"MsgRandom": 778, "MsgBody": text("once")}),
+        )
+        .await;
+    assert_ne!(other["TaskId"], first["TaskId"]);
+    // Past seven days the MsgRandom is free again.
+    clock.advance(Duration::from_secs(86_400));
+    let later = api.ok("im_push", push).await;
+    assert_ne!(later["TaskId"], first["TaskId"]);
+    assert_eq!(api.emu().pushes().len(), 3);
+}
+
+#[tokio::test]
+async fn a_one_second_dedup_window_can_be_configured() {
+    // The newer page's reading: "deduplication within a second".
+    let clock = manual_clock();
+    let api = Api::start_with_clock(
+        Emulator::builder()
+            .with_accounts(["u"])
+            .with_push_dedup_window(Duration::from_secs(1)),
+        clock.clone(),
+    )
+    .await;
+    let push = json!({"MsgRandom": 42, "MsgBody": text("retry me")});
+    let first = api.ok("im_push", push.clone()).await;
+    clock.advance(Duration::from_millis(500));
+    assert_eq!(
+        api.ok("im_push", push.clone()).await["TaskId"],
+        first["TaskId"]
+    );
     clock.advance(Duration::from_millis(600));
     let later = api.ok("im_push", push).await;
     assert_ne!(later["TaskId"], first["TaskId"]);
@@ -421,23 +470,13 @@ async fn a_repeated_msg_random_is_the_same_task() {
 }
 
 #[tokio::test]
-async fn a_seven_day_dedup_window_can_be_configured() {
-    let clock = manual_clock();
-    let api = Api::start_with_clock(
-        Emulator::builder().with_push_dedup_window(Duration::from_secs(7 * 86_400)),
-        clock.clone(),
+async fn accounts_become_known_by_writes_and_imports() {
+    let api = Api::start(
+        Emulator::builder()
+            .with_rate_limits(false)
+            .with_push_spacing(false),
     )
     .await;
-    let push = json!({"MsgRandom": 42, "MsgBody": text("retry me")});
-    let first = api.ok("im_push", push.clone()).await;
-    clock.advance(Duration::from_secs(6 * 86_400));
-    assert_eq!(api.ok("im_push", push).await["TaskId"], first["TaskId"]);
-    assert_eq!(api.emu().pushes().len(), 1);
-}
-
-#[tokio::test]
-async fn accounts_become_known_by_writes_and_imports() {
-    let api = Api::start(Emulator::builder().with_rate_limits(false)).await;
     assert!(recipients(&api, None).await.is_empty());
     api.ok("im_remove_all_tags", json!({"To_Account": ["cleared"]}))
         .await;

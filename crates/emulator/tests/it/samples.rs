@@ -93,7 +93,10 @@ async fn documented_samples_get_the_documented_answers() {
         let api = Api::start_with_clock(
             Emulator::builder()
                 .with_seed(1)
-                .with_accounts(["xiaojun012", "xiaojun013"]),
+                .with_accounts(["xiaojun012", "xiaojun013"])
+                // The pages' samples are separate pushes that happen to share a MsgRandom;
+                // 2 s apart, each is a push task of its own under a 1 s window.
+                .with_push_dedup_window(Duration::from_secs(1)),
             clock.clone(),
         )
         .await;

@@ -555,6 +555,7 @@ impl Endpoint for GetAttr {
             request_field: "To_Account",
             response_field: Some("UserAttrs"),
             max_items: 100,
+            item_codes: &[],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -592,6 +593,8 @@ impl Batch for GetAttr {
 #[non_exhaustive]
 pub struct GetAttrRequest {
     /// `To_Account`: Users to read, at most 100.
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: Vec<String>,
     /// Fields this version of the spec does not know (e.g. ones Tencent added later),
@@ -630,6 +633,10 @@ impl Validate for GetAttrRequest {
                     100,
                     Some(ErrorCode::AccountsOverLimit),
                 )?;
+                for (i, item) in v.iter().enumerate() {
+                    let at_item = at_field.index(i);
+                    check::non_empty(&at_item, item, Some(ErrorCode::JsonParseFailed))?;
+                }
             }
         }
         Ok(())
@@ -693,6 +700,8 @@ impl From<GetAttrAnswer> for GetAttrResponse {
 /// `im_set_attr`: Set attributes for up to 100 users.
 ///
 /// POST `/v4/all_member_push/im_set_attr` ([Tencent's page](https://www.tencentcloud.com/document/product/1047/37170)).
+///
+/// Spec note: item_codes: 90033 (an attribute name that was never configured) refuses the whole call for one user's entry, so a bulk job splits the call to isolate that entry and sends the rest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SetAttr;
 impl Endpoint for SetAttr {
@@ -718,6 +727,7 @@ impl Endpoint for SetAttr {
             request_field: "UserAttrs",
             response_field: None,
             max_items: 100,
+            item_codes: &[ErrorCode::AttributeInvalid],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -844,6 +854,8 @@ impl From<SetAttrAnswer> for SetAttrResponse {
 /// `im_remove_attr`: Delete attributes of up to 100 users.
 ///
 /// POST `/v4/all_member_push/im_remove_attr` ([Tencent's page](https://www.tencentcloud.com/document/product/1047/37171)).
+///
+/// Spec note: item_codes: 90033 (an attribute name that was never configured) refuses the whole call for one user's entry, so a bulk job splits the call to isolate that entry and sends the rest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct RemoveAttr;
 impl Endpoint for RemoveAttr {
@@ -869,6 +881,7 @@ impl Endpoint for RemoveAttr {
             request_field: "UserAttrs",
             response_field: None,
             max_items: 100,
+            item_codes: &[ErrorCode::AttributeInvalid],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -1022,6 +1035,7 @@ impl Endpoint for GetTag {
             request_field: "To_Account",
             response_field: Some("UserTags"),
             max_items: 100,
+            item_codes: &[],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -1059,6 +1073,8 @@ impl Batch for GetTag {
 #[non_exhaustive]
 pub struct GetTagRequest {
     /// `To_Account`: Users to read, at most 100.
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: Vec<String>,
     /// Fields this version of the spec does not know (e.g. ones Tencent added later),
@@ -1097,6 +1113,10 @@ impl Validate for GetTagRequest {
                     100,
                     Some(ErrorCode::AccountsOverLimit),
                 )?;
+                for (i, item) in v.iter().enumerate() {
+                    let at_item = at_field.index(i);
+                    check::non_empty(&at_item, item, Some(ErrorCode::JsonParseFailed))?;
+                }
             }
         }
         Ok(())
@@ -1161,7 +1181,7 @@ impl From<GetTagAnswer> for GetTagResponse {
 ///
 /// POST `/v4/all_member_push/im_add_tag` ([Tencent's page](https://www.tencentcloud.com/document/product/1047/37173)).
 ///
-/// Spec note: A user may hold at most 100 tags; the page says to delete old tags before adding beyond that but names no code. The emulator answers 90032 (too many tags) for it.
+/// Spec note: item_codes: 90032 (a user would hold more than 100 tags) refuses the whole call for one user's entry, so a bulk job splits the call to isolate it. A user may hold at most 100 tags; the page says to delete old tags before adding beyond that but names no code. The emulator answers 90032 (too many tags) for it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct AddTag;
 impl Endpoint for AddTag {
@@ -1187,6 +1207,7 @@ impl Endpoint for AddTag {
             request_field: "UserTags",
             response_field: None,
             max_items: 100,
+            item_codes: &[ErrorCode::TooManyTags],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -1339,6 +1360,7 @@ impl Endpoint for RemoveTag {
             request_field: "UserTags",
             response_field: None,
             max_items: 100,
+            item_codes: &[],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -1491,6 +1513,7 @@ impl Endpoint for RemoveAllTags {
             request_field: "To_Account",
             response_field: None,
             max_items: 100,
+            item_codes: &[],
         }),
         errors: &[
             ErrorCode::JsonParseFailed,
@@ -1528,6 +1551,8 @@ impl Batch for RemoveAllTags {
 #[non_exhaustive]
 pub struct RemoveAllTagsRequest {
     /// `To_Account`: Users to clear, at most 100.
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: Vec<String>,
     /// Fields this version of the spec does not know (e.g. ones Tencent added later),
@@ -1566,6 +1591,10 @@ impl Validate for RemoveAllTagsRequest {
                     100,
                     Some(ErrorCode::AccountsOverLimit),
                 )?;
+                for (i, item) in v.iter().enumerate() {
+                    let at_item = at_field.index(i);
+                    check::non_empty(&at_item, item, Some(ErrorCode::JsonParseFailed))?;
+                }
             }
         }
         Ok(())

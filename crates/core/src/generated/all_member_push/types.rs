@@ -163,6 +163,8 @@ impl UserAttrs {
 #[non_exhaustive]
 pub struct UserAttrsRemove {
     /// `To_Account`: The user's account (UserID).
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: String,
     /// `Attrs`: Attribute names to delete.
@@ -184,6 +186,13 @@ impl UserAttrsRemove {
 impl Validate for UserAttrsRemove {
     fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
         {
+            let at_field = at.field("To_Account");
+            {
+                let v = &self.to_account;
+                check::non_empty(&at_field, v, Some(ErrorCode::JsonParseFailed))?;
+            }
+        }
+        {
             let at_field = at.field("Attrs");
             {
                 let v = &self.attrs;
@@ -203,6 +212,8 @@ impl Validate for UserAttrsRemove {
 #[non_exhaustive]
 pub struct UserAttrsSet {
     /// `To_Account`: The user's account (UserID).
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: String,
     /// `Attrs`: Attribute name (as configured with im_set_attr_name, not the slot number) to value; values are at most 50 bytes.
@@ -225,6 +236,13 @@ impl UserAttrsSet {
 }
 impl Validate for UserAttrsSet {
     fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        {
+            let at_field = at.field("To_Account");
+            {
+                let v = &self.to_account;
+                check::non_empty(&at_field, v, Some(ErrorCode::JsonParseFailed))?;
+            }
+        }
         {
             let at_field = at.field("Attrs");
             {
@@ -254,6 +272,8 @@ impl Validate for UserAttrsSet {
 #[non_exhaustive]
 pub struct UserTagItem {
     /// `To_Account`: The user's account (UserID).
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: String,
     /// `Tags`: Tags to add: at most 10 per user per request, each 1 to 50 bytes. A user holds at most 100 tags in all.
@@ -276,6 +296,13 @@ impl UserTagItem {
 }
 impl Validate for UserTagItem {
     fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        {
+            let at_field = at.field("To_Account");
+            {
+                let v = &self.to_account;
+                check::non_empty(&at_field, v, Some(ErrorCode::JsonParseFailed))?;
+            }
+        }
         {
             let at_field = at.field("Tags");
             {
@@ -303,6 +330,8 @@ impl Validate for UserTagItem {
 #[non_exhaustive]
 pub struct UserTags {
     /// `To_Account`: The user's account (UserID).
+    ///
+    /// Spec note: No page names a code for an empty account; the service answers it as a malformed request, and so does the emulator (90001). Checked per item so that a bulk job names the line.
     #[serde(rename = "To_Account")]
     pub to_account: String,
     /// `Tags`: Tag set.
@@ -322,7 +351,14 @@ impl UserTags {
     }
 }
 impl Validate for UserTags {
-    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+    fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        {
+            let at_field = at.field("To_Account");
+            {
+                let v = &self.to_account;
+                check::non_empty(&at_field, v, Some(ErrorCode::JsonParseFailed))?;
+            }
+        }
         Ok(())
     }
 }
