@@ -30,9 +30,6 @@ const RATE_USERS: usize = 50_000;
 const CEILING: f64 = 100.0;
 const FAULT_RATE: f64 = 0.05;
 const MEMORY_LINES: [usize; 3] = [0, 100_000, 1_000_000];
-/// Calls further apart than this belong to different bursts (the limiter's windows are about
-/// 1 s apart; a window's calls arrive within a few tens of milliseconds).
-const BURST_GAP_MS: u64 = 300;
 const JOB_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn account(prefix: &str, i: usize) -> String {
@@ -211,31 +208,18 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         };
         *answers.entry(key).or_default() += 1;
     }
-    // The limiter lets a window's 100 calls go at once, so the calls arrive in bursts about a
-    // second apart. The steady rate is the accepted calls of every burst but the last, over the
-    // time from the first burst to the last: what a job of any length sustains (the last burst
-    // may be partial, e.g. only the retries of faulted calls).
+    // The limiter paces calls evenly (one every (1 s + margin) / limit), so the steady rate is
+    // the accepted calls over the time from the first arrival to the last: what a job of any
+    // length sustains (n calls span n - 1 intervals).
     let mut arrivals: Vec<(u64, bool)> = log
         .iter()
         .map(|r| (r.at_unix_ms, r.error_code == Some(0)))
         .collect();
     arrivals.sort_unstable();
-    let mut bursts: Vec<(u64, usize)> = Vec::new(); // (start ms, accepted calls)
-    let mut previous: Option<u64> = None;
-    for &(at, ok) in &arrivals {
-        if previous.is_none_or(|p| at.saturating_sub(p) > BURST_GAP_MS) {
-            bursts.push((at, 0));
-        }
-        previous = Some(at);
-        if let (true, Some(b)) = (ok, bursts.last_mut()) {
-            b.1 += 1;
-        }
-    }
     let accepted = arrivals.iter().filter(|a| a.1).count();
-    let steady = match (bursts.first(), bursts.last()) {
-        (Some(first), Some(last)) if bursts.len() >= 3 => {
-            let calls: usize = bursts[..bursts.len() - 1].iter().map(|b| b.1).sum();
-            calls as f64 / ((last.0 - first.0) as f64 / 1000.0)
+    let steady = match (arrivals.first(), arrivals.last()) {
+        (Some(first), Some(last)) if accepted >= 3 && last.0 > first.0 => {
+            (accepted - 1) as f64 / ((last.0 - first.0) as f64 / 1000.0)
         }
         _ => f64::NAN,
     };
@@ -256,8 +240,7 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         .map(|s| s.lines().count())
         .unwrap_or(0);
     eprintln!(
-        "bench_bulk:   answers by code {answers:?}; {} bursts, steady {steady:.1} accepted calls/s; lost {lost}",
-        bursts.len()
+        "bench_bulk:   answers by code {answers:?}; steady {steady:.1} accepted calls/s; lost {lost}",
     );
     println!(
         "{}",
@@ -271,7 +254,6 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
             "answers": answers,
             "accepted": accepted,
             "arrival_span_secs": span,
-            "bursts": bursts.len(),
             "steady_calls_per_s": if steady.is_finite() { json!(steady) } else { Value::Null },
             "ceiling": CEILING,
             "failed_file_lines": failed_lines,

@@ -52,7 +52,7 @@ async fn call(sender: &mut Sender, path: &str, body: &Bytes) -> usize {
     assert_eq!(resp.status(), 200);
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     assert!(
-        bytes.starts_with(br#"{"ActionStatus":"OK","ErrorCode":0"#),
+        bytes.starts_with(br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0"#),
         "{}",
         String::from_utf8_lossy(&bytes)
     );
