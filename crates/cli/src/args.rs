@@ -76,6 +76,17 @@ pub(crate) struct Global {
     /// The HTTP client library to use.
     #[arg(long, env = "TIM_TRANSPORT", global = true, value_enum, default_value_t = TransportKind::Reqwest)]
     pub(crate) transport: TransportKind,
+    /// Share the app's rate limits with every process that uses this Redis
+    /// (`redis://[:password@]host[:port][/db]`). Calls wait for Redis while it is down and fail
+    /// after --timeout (30 s by default); nothing is sent unmetered.
+    #[arg(
+        long,
+        env = "TIM_RATE_LIMIT_REDIS",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) rate_limit_redis: Option<String>,
     /// Give up on an attempt after this many seconds, and start no retry after that long
     /// (default: 10 s per attempt).
     #[arg(long, global = true, value_name = "SECS")]

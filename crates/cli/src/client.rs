@@ -8,11 +8,13 @@ use tim_core::{
     UserSig,
 };
 
+use tim_redis_limiter::RedisLimiter;
+
 use crate::Failure;
 use crate::args::{Global, MaxRate};
 
 /// A client over transport `T` from the global options.
-pub(crate) fn build<T: Transport + MakeTransport>(
+pub(crate) async fn build<T: Transport + MakeTransport>(
     g: &Global,
     max_rate: Option<MaxRate>,
 ) -> Result<Client<T>, Failure> {
@@ -47,15 +49,49 @@ pub(crate) fn build<T: Transport + MakeTransport>(
             .with_timeout(limit)
             .with_retry_policy(tim_core::RetryPolicy::default().with_max_elapsed(limit));
     }
-    b = match max_rate {
-        None => b,
-        Some(MaxRate::Off) => b.with_rate_limits(RateLimits::off()),
-        Some(MaxRate::PerSecond(n)) => {
-            b.with_rate_limits(RateLimits::documented().with_per_second(n))
-        }
+    let limits = match max_rate {
+        None => RateLimits::documented(),
+        Some(MaxRate::Off) => RateLimits::off(),
+        Some(MaxRate::PerSecond(n)) => RateLimits::documented().with_per_second(n),
     };
+    b = b.with_rate_limits(limits);
+    if let Some(url) = g
+        .rate_limit_redis
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        b = b.with_shared_limiter(redis_limiter(url, limits).await?);
+    }
     b.build()
         .map_err(|e| Failure::Usage(format!("cannot build the client: {e}")))
+}
+
+/// The Redis limiter of `--rate-limit-redis`, checked at once: a malformed URL is a usage
+/// error (exit 2), an unreachable Redis a transport one (exit 3); neither shows the password.
+async fn redis_limiter(url: &str, limits: RateLimits) -> Result<RedisLimiter, Failure> {
+    let limiter = RedisLimiter::new(url)
+        .map_err(|e| Failure::Usage(format!("--rate-limit-redis: {}", chain(&e))))?
+        .with_rate_limits(limits);
+    limiter
+        .check()
+        .await
+        .map_err(|e| Failure::Transport(format!("--rate-limit-redis: {}", chain(&e))))?;
+    Ok(limiter)
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        // Some errors show their source already: do not repeat it.
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
 }
 
 /// The exit-code class of a call's error, with a message that names the cause.
@@ -74,6 +110,9 @@ pub(crate) fn failure(e: &Error) -> Failure {
     match e.kind() {
         ErrorKind::Api(_) => Failure::Api(msg),
         ErrorKind::Invalid(_) | ErrorKind::Config(_) | ErrorKind::Encode(_) => Failure::Usage(msg),
+        ErrorKind::RateLimiter(tim_core::LimiterError::DailyBudgetSpent { .. }) => {
+            Failure::Api(msg)
+        }
         _ => Failure::Transport(msg),
     }
 }

@@ -161,7 +161,7 @@ async fn call<T: Transport + MakeTransport>(
         ));
     };
     let id = commands::resolve_endpoint(name)?;
-    let client = client::build::<T>(g, None)?;
+    let client = client::build::<T>(g, None).await?;
     commands::call(&client, id, args.body.as_deref()).await
 }
 
@@ -169,17 +169,18 @@ async fn call<T: Transport + MakeTransport>(
 async fn family<T: Transport + MakeTransport>(g: &Global, cmd: &FamilyCmd) -> Result<(), Failure> {
     match cmd {
         FamilyCmd::Tags(cmd) => {
-            let client = client::build::<T>(g, bulk_args_tags(cmd).max_rate)?
+            let client = client::build::<T>(g, bulk_args_tags(cmd).max_rate)
+                .await?
                 .with_batch_concurrency(usize::from(bulk_args_tags(cmd).concurrency));
             commands::tags(&client, cmd, g.quiet).await
         }
         FamilyCmd::Attrs(cmd) => {
             let max_rate = bulk_args_attrs(cmd).and_then(|b| b.max_rate);
-            let client = client::build::<T>(g, max_rate)?;
+            let client = client::build::<T>(g, max_rate).await?;
             commands::attrs(&client, cmd, g.quiet).await
         }
         FamilyCmd::Push(args) => {
-            let client = client::build::<T>(g, None)?;
+            let client = client::build::<T>(g, None).await?;
             commands::push(&client, args).await
         }
     }

@@ -85,7 +85,12 @@ pub fn classify(error: &Error) -> Verdict {
         throttled,
     };
     match error.kind() {
-        ErrorKind::Invalid(_) | ErrorKind::Config(_) | ErrorKind::Encode(_) => Verdict {
+        // Refused before sending. A shared limiter already waited out the caller's whole time
+        // (or the day's budget is spent): repeating cannot help.
+        ErrorKind::Invalid(_)
+        | ErrorKind::Config(_)
+        | ErrorKind::Encode(_)
+        | ErrorKind::RateLimiter(_) => Verdict {
             retry: None,
             resign: false,
             throttled: false,

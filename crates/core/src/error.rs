@@ -243,6 +243,10 @@ pub enum ErrorKind {
     /// No answer within the time allowed.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// Refused before sending: the shared rate limiter gave no send time (it could not be
+    /// reached within the caller's time, or a daily budget is spent).
+    #[error("rate limiter: {0}")]
+    RateLimiter(#[from] crate::shared_limiter::LimiterError),
 }
 
 impl ErrorKind {
@@ -362,7 +366,13 @@ macro_rules! from_kind {
         }
     )*};
 }
-from_kind!(LimitError, BaseUrlError, ApiError, TransportError);
+from_kind!(
+    LimitError,
+    BaseUrlError,
+    ApiError,
+    TransportError,
+    crate::shared_limiter::LimiterError
+);
 
 impl Error {
     /// What happened.
@@ -457,7 +467,10 @@ impl Error {
     /// (refused before sending, or the connection was never opened).
     pub fn maybe_sent(&self) -> bool {
         match &self.inner.kind {
-            ErrorKind::Invalid(_) | ErrorKind::Config(_) | ErrorKind::Encode(_) => false,
+            ErrorKind::Invalid(_)
+            | ErrorKind::Config(_)
+            | ErrorKind::Encode(_)
+            | ErrorKind::RateLimiter(_) => false,
             ErrorKind::Transport(t) => t.sent() != Sent::No,
             _ => true,
         }

@@ -39,6 +39,7 @@ pub struct RateLimits {
     per_second: Option<u32>,
     margin: Duration,
     throttle_pause: Duration,
+    share: u32,
 }
 
 impl Default for RateLimits {
@@ -48,6 +49,7 @@ impl Default for RateLimits {
             per_second: None,
             margin: Duration::from_millis(20),
             throttle_pause: Duration::from_millis(200),
+            share: 1,
         }
     }
 }
@@ -88,6 +90,37 @@ impl RateLimits {
     pub fn with_throttle_pause(mut self, pause: Duration) -> Self {
         self.throttle_pause = pause;
         self
+    }
+
+    /// Keeps `1/n` of every budget (for one of `n` processes that split the app's limits
+    /// between them, e.g. when a shared limiter cannot be reached): calls `n` times further
+    /// apart, `1/n` of each per-minute budget. The default is 1 (the whole budget).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tim_core::{Endpoint, RateLimiter, RateLimits, all_member_push::GetTag};
+    /// let quarter = RateLimiter::new(RateLimits::default().with_margin(Duration::ZERO).with_share(4));
+    /// assert_eq!(quarter.spacing(GetTag::INFO), Some(Duration::from_millis(40)));
+    /// ```
+    #[must_use]
+    pub fn with_share(mut self, n: u32) -> Self {
+        self.share = n.max(1);
+        self
+    }
+
+    /// The safety margin added to each one-second budget and to minimum intervals.
+    pub fn margin(&self) -> Duration {
+        self.margin
+    }
+
+    /// How long an endpoint is paused after the server answered "too fast".
+    pub fn throttle_pause(&self) -> Duration {
+        self.throttle_pause
+    }
+
+    /// The `n` of [`with_share`](RateLimits::with_share) (1 by default).
+    pub fn share(&self) -> u32 {
+        self.share
     }
 
     /// Whether any limit is kept.
@@ -178,13 +211,30 @@ impl RateLimiter {
     pub fn spacing(&self, info: &EndpointInfo) -> Option<Duration> {
         let documented = info.rate.per_second?;
         let n = self.limits.per_second.unwrap_or(documented).max(1);
-        Some((SECOND + self.limits.margin) / n)
+        Some((SECOND + self.limits.margin) * self.limits.share / n)
     }
 
-    fn min_interval(&self, info: &EndpointInfo) -> Option<Duration> {
+    /// How far apart consecutive calls of `info` are kept, if it has a minimum interval
+    /// (strictly more than the documented one, plus the margin).
+    pub fn min_interval(&self, info: &EndpointInfo) -> Option<Duration> {
         info.rate
             .min_interval
-            .map(|d| d + self.limits.margin + STRICTLY_MORE)
+            .map(|d| (d + self.limits.margin + STRICTLY_MORE) * self.limits.share)
+    }
+
+    /// The per-minute budget of `info` kept (its share of the documented one, at least 1) and
+    /// the sliding window it is counted over (a minute and the margin).
+    pub fn per_minute(&self, info: &EndpointInfo) -> Option<(u32, Duration)> {
+        let budget = info.rate.per_minute?;
+        Some((
+            (budget / self.limits.share).max(1),
+            MINUTE + self.limits.margin,
+        ))
+    }
+
+    /// The daily budget of `info` kept (its share of the documented one, at least 1).
+    pub fn per_day(&self, info: &EndpointInfo) -> Option<u32> {
+        info.rate.per_day.map(|n| (n / self.limits.share).max(1))
     }
 
     /// Reserves the earliest send time allowed for one call of `info` at `now`, and returns
@@ -213,7 +263,7 @@ impl RateLimiter {
         }
         let spacing = self.spacing(info);
         let min_interval = self.min_interval(info);
-        let per_minute = info.rate.per_minute.map(|n| n.max(1));
+        let per_minute = self.per_minute(info).map(|(n, _)| n);
         if spacing.is_none() && min_interval.is_none() && per_minute.is_none() {
             return Duration::ZERO;
         }

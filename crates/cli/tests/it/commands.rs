@@ -514,3 +514,62 @@ fn emulator_serve_prints_its_default_key_and_its_limits() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn rate_limit_redis_bad_urls_exit_2_or_3_without_the_password_and_a_good_one_is_used() {
+    let emu = Emu::start(false);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let out = run(emu
+        .tim()
+        .args(["--rate-limit-redis", "http://:secret@127.0.0.1:1"])
+        .args(["tags", "get", "alice"]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid Redis URL http://:***@127.0.0.1:1"));
+    assert!(!stderr(&out).contains("secret"), "{}", stderr(&out));
+    let url = format!("redis://:secret@127.0.0.1:{port}");
+    let out = run(emu
+        .tim()
+        .env("TIM_RATE_LIMIT_REDIS", &url)
+        .args(["tags", "get", "alice"]));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let shown = format!("cannot reach Redis at redis://:***@127.0.0.1:{port}");
+    assert!(stderr(&out).contains(&shown), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("secret"), "{}", stderr(&out));
+
+    // With a real Redis (same password), the call goes through the shared limiter.
+    let server = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            "secret",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut server) = server else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!!!! SKIPPED the --rate-limit-redis success case: `redis-server` is not on PATH !!!!!"
+        );
+        return;
+    };
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = run(emu
+        .tim()
+        .args(["--rate-limit-redis", &url])
+        .args(["tags", "add", "alice", "--tag", "vip"]));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

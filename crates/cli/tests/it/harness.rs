@@ -72,6 +72,7 @@ pub(crate) fn tim() -> Command {
         "TIM_REGION",
         "TIM_ENDPOINT",
         "TIM_TRANSPORT",
+        "TIM_RATE_LIMIT_REDIS",
     ] {
         c.env_remove(var);
     }

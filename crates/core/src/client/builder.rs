@@ -12,6 +12,7 @@ use crate::generated::Region;
 use crate::ratelimit::{RateLimiter, RateLimits};
 use crate::retry::RetryPolicy;
 use crate::secret::{SecretKey, UserSig};
+use crate::shared_limiter::SharedLimiter;
 use crate::signer::Signer;
 use crate::transport::{MakeTransport, Transport, TransportConfig};
 use crate::url::{BaseUrl, BaseUrlError};
@@ -94,6 +95,7 @@ pub struct ClientBuilder<T> {
     transport: TransportConfig,
     retry: RetryPolicy,
     rate_limits: RateLimits,
+    shared_limiter: Option<Arc<dyn SharedLimiter>>,
     batch_concurrency: usize,
     usersig_validity: Duration,
     clock: Arc<dyn Clock>,
@@ -118,6 +120,7 @@ impl<T> fmt::Debug for ClientBuilder<T> {
             .field("transport", &self.transport)
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
+            .field("shared_limiter", &self.shared_limiter)
             .field("batch_concurrency", &self.batch_concurrency)
             .finish_non_exhaustive()
     }
@@ -158,6 +161,7 @@ impl<T> ClientBuilder<T> {
             transport: TransportConfig::default(),
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::default(),
+            shared_limiter: None,
             batch_concurrency: 8,
             usersig_validity: Signer::DEFAULT_VALIDITY,
             clock: Arc::new(SystemClock),
@@ -367,6 +371,25 @@ impl<T> ClientBuilder<T> {
         self
     }
 
+    /// Keeps the rate limits in a limiter shared by every process of the app (e.g.
+    /// `tim_redis_limiter::RedisLimiter`) instead of the in-process [`RateLimiter`], which
+    /// stays the default. Before every attempt the client asks it for a send time, waiting for
+    /// its answer at most what is left of [`RetryPolicy::max_elapsed`]; past that, the call
+    /// fails with [`ErrorKind::RateLimiter`](crate::ErrorKind::RateLimiter) and nothing is sent.
+    #[must_use]
+    pub fn with_shared_limiter(mut self, limiter: impl SharedLimiter) -> Self {
+        self.shared_limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// [`with_shared_limiter`](ClientBuilder::with_shared_limiter) with a limiter already in an
+    /// `Arc` (e.g. one limiter for several clients).
+    #[must_use]
+    pub fn with_shared_limiter_arc(mut self, limiter: Arc<dyn SharedLimiter>) -> Self {
+        self.shared_limiter = Some(limiter);
+        self
+    }
+
     /// How many calls a batch helper keeps in flight (default 8, at least 1).
     #[must_use]
     pub fn with_batch_concurrency(mut self, calls_in_flight: usize) -> Self {
@@ -430,6 +453,7 @@ impl<T> ClientBuilder<T> {
                 base,
                 timeout: self.timeout,
                 limiter: RateLimiter::new(self.rate_limits),
+                shared_limiter: self.shared_limiter,
                 clock: self.clock,
                 random: self.random,
             }),

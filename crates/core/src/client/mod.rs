@@ -24,6 +24,7 @@ use crate::error::{Error, ErrorKind};
 use crate::ratelimit::{Outcome, RateLimiter};
 use crate::retry::{RetryDecision, RetryPolicy};
 use crate::secret::redact_url;
+use crate::shared_limiter::{Acquire, LimiterError, SharedLimiter};
 use crate::signer::Signer;
 use crate::transport::{MakeTransport, Transport};
 use crate::url::BaseUrl;
@@ -83,6 +84,7 @@ struct Shared<T> {
     base: BaseUrl,
     timeout: Duration,
     limiter: RateLimiter,
+    shared_limiter: Option<Arc<dyn SharedLimiter>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
 }
@@ -105,6 +107,7 @@ impl<T> fmt::Debug for Client<T> {
             .field("timeout", &self.shared.timeout)
             .field("retry", &self.retry)
             .field("rate_limits", &self.shared.limiter.limits())
+            .field("shared_limiter", &self.shared.shared_limiter)
             .field("batch_concurrency", &self.batch_concurrency)
             .finish_non_exhaustive()
     }
@@ -185,6 +188,12 @@ impl<T> Client<T> {
         &self.shared.limiter
     }
 
+    /// The shared limiter used instead of [`rate_limiter`](Client::rate_limiter), if one was
+    /// set with [`ClientBuilder::with_shared_limiter`].
+    pub fn shared_limiter(&self) -> Option<&Arc<dyn SharedLimiter>> {
+        self.shared.shared_limiter.as_ref()
+    }
+
     /// The transport.
     pub fn transport(&self) -> &T {
         &self.shared.transport
@@ -250,7 +259,16 @@ impl<T: Transport> Client<T> {
         let mut resigned = false;
         loop {
             attempt = attempt.saturating_add(1);
-            let wait = shared.limiter.acquire_cost(info, cost, shared.clock.now());
+            let wait = match &shared.shared_limiter {
+                None => shared.limiter.acquire_cost(info, cost, shared.clock.now()),
+                Some(limiter) => {
+                    let elapsed = shared.clock.now().saturating_duration_since(started);
+                    let within = self.retry.max_elapsed().saturating_sub(elapsed);
+                    self.acquire_shared(&**limiter, info, cost, within)
+                        .await
+                        .map_err(|e| Error::from(e).with_endpoint(info.id))?
+                }
+            };
             if !wait.is_zero() {
                 tracing::trace!(
                     endpoint = info.command,
@@ -275,9 +293,7 @@ impl<T: Transport> Client<T> {
                 .await;
             let err = match result {
                 Ok(response) => {
-                    shared
-                        .limiter
-                        .report(info, Outcome::Accepted, shared.clock.now());
+                    self.report(info, Outcome::Accepted).await;
                     return Ok(response);
                 }
                 Err(err) => err
@@ -301,7 +317,7 @@ impl<T: Transport> Client<T> {
             } else {
                 Outcome::Accepted
             };
-            shared.limiter.report(info, outcome, now);
+            self.report(info, outcome).await;
             let elapsed = now.saturating_duration_since(started);
             match self.retry.decide(
                 attempt,
@@ -324,6 +340,32 @@ impl<T: Transport> Client<T> {
                     });
                     shared.transport.sleep(delay).await;
                 }
+            }
+        }
+    }
+
+    /// Asks the shared limiter for a send time; it answers within `within` (see
+    /// [`SharedLimiter`]).
+    async fn acquire_shared(
+        &self,
+        limiter: &dyn SharedLimiter,
+        info: &'static crate::endpoint::EndpointInfo,
+        cost: u32,
+        within: Duration,
+    ) -> Result<Duration, LimiterError> {
+        let request = Acquire::new(self.shared.signer.sdkappid(), info, cost, within);
+        limiter.acquire(request).await
+    }
+
+    /// Tells the limiter in use how the server answered.
+    async fn report(&self, info: &'static crate::endpoint::EndpointInfo, outcome: Outcome) {
+        let shared = &*self.shared;
+        match &shared.shared_limiter {
+            None => shared.limiter.report(info, outcome, shared.clock.now()),
+            Some(limiter) => {
+                limiter
+                    .report(shared.signer.sdkappid(), info, outcome)
+                    .await
             }
         }
     }
