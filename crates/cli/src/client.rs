@@ -96,17 +96,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// The exit-code class of a call's error, with a message that names the cause.
 pub(crate) fn failure(e: &Error) -> Failure {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        // thiserror's `#[from]` variants show their source already: do not repeat it.
-        if !msg.ends_with(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        source = s.source();
-    }
+    let msg = chain(e);
     match e.kind() {
         ErrorKind::Api(_) => Failure::Api(msg),
         ErrorKind::Invalid(_) | ErrorKind::Config(_) | ErrorKind::Encode(_) => Failure::Usage(msg),

@@ -24,7 +24,12 @@ async fn call_and_print<E: Endpoint, T: Transport>(
     client: &Client<T>,
     request: E::Request,
 ) -> Result<(), Failure> {
-    match client.call::<E>(request).await {
+    print_outcome(client.call::<E>(request).await)
+}
+
+/// Prints an answer, or an error's envelope, and maps the outcome to an exit code.
+fn print_outcome(outcome: Result<impl serde::Serialize, tim_core::Error>) -> Result<(), Failure> {
+    match outcome {
         Ok(response) => {
             crate::print_json(&response);
             Ok(())
@@ -84,18 +89,7 @@ impl<'a, T: Transport> EndpointVisitor for CallVisitor<'a, T> {
                 tracing::warn!("{path} is not in the spec of {id}; it is sent as it is");
             }
             let body = serde_json::to_vec(&input).unwrap_or_default();
-            match self.client.call_json::<E>(body).await {
-                Ok(response) => {
-                    crate::print_json(&response);
-                    Ok(())
-                }
-                Err(e) => {
-                    if let Some(envelope) = error_envelope(&e) {
-                        crate::print_json(&envelope);
-                    }
-                    Err(failure(&e))
-                }
-            }
+            print_outcome(self.client.call_json::<E>(body).await)
         })
     }
 }

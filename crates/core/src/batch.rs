@@ -286,6 +286,13 @@ impl<T: Transport> Client<T> {
     {
         let client = self.clone();
         let max = E::MAX_ITEMS.max(1);
+        // Chunks run unordered, so that one being retried (or split) does not hold back the
+        // others; their outcomes are put back in input order. Held outcomes are bounded by
+        // what the other chunks finish while the slowest one waits (its retries end within the
+        // retry policy's `max_elapsed`).
+        let mut held: std::collections::BTreeMap<usize, ChunkOutcome<E, K>> =
+            std::collections::BTreeMap::new();
+        let mut next = 0usize;
         items
             .chunks(max)
             .enumerate()
@@ -297,7 +304,17 @@ impl<T: Transport> Client<T> {
                     ChunkOutcome { index, parts }
                 }
             })
-            .buffered(self.batch_concurrency())
+            .buffer_unordered(self.batch_concurrency())
+            .map(move |outcome| {
+                held.insert(outcome.index, outcome);
+                let mut ready = Vec::new();
+                while let Some(o) = held.remove(&next) {
+                    ready.push(o);
+                    next += 1;
+                }
+                stream::iter(ready)
+            })
+            .flatten()
     }
 
     /// [`Client::chunks_keyed`] with each item keyed by its position in the input (from 0).

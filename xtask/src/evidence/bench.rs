@@ -10,6 +10,7 @@
 //! | 3 | `tests/examples/bench_client.rs` | calls/s of both transports against the emulator and against a bare hyper handler answering the same bytes |
 //! | 4, 5 | `tests/examples/bench_bulk.rs` | the `tim` binary's bulk `tags add` against the emulator: rate ceiling share, 60007 answers, items lost (with and without faults); peak memory for 0, 100k and 1M lines |
 //! | 6 | `cargo bench -p tim-emulator --bench throughput` | emulator requests/s and start-to-first-answer time |
+//! | 7 | `tests/examples/bench_shared.rs` | four `tim` processes sharing one Redis limiter against one emulator (and the same four without Redis); the cost of one Redis acquire |
 //!
 //! Every figure comes from these programs in the same run; nothing is typed by hand. Before
 //! each step the machine is given a moment to become idle, and the CPU time other processes
@@ -33,6 +34,9 @@ const BULK_FAULTS_MIN_SHARE: f64 = 0.9;
 const MEMORY_MAX_MIB: f64 = 64.0;
 /// "Flat": the 1M-line peak at most this much above the 100k-line peak.
 const MEMORY_FLAT_RATIO: f64 = 1.1;
+/// Goals from issue 17: four processes sharing one Redis limiter.
+const SHARED_MIN_SHARE: f64 = 0.9;
+const SHARED_MAX_PER_SECOND: u64 = 100;
 
 /// Seconds each throughput figure is measured (client and emulator programs).
 const THROUGHPUT_SECS: &str = "3";
@@ -94,6 +98,13 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
         ),
         Duration::from_secs(600),
     )?;
+    let shared = step(
+        &mut steps,
+        "tim processes sharing one Redis limiter (tests/examples/bench_shared.rs)",
+        Duration::from_secs(20),
+        cmd(&exe("bench_shared")?, &["--tim", &tim_arg], &[]),
+        Duration::from_secs(600),
+    )?;
 
     let mut rows = Vec::new();
     let mut why = Vec::new();
@@ -112,6 +123,11 @@ pub(crate) fn run(root: &Path) -> Result<Vec<String>, Vec<String>> {
         &mut problems,
         bulk_rows(&bulk, &mut rows, &mut why),
         "bench_bulk",
+    );
+    collect(
+        &mut problems,
+        shared_rows(&shared, &mut rows, &mut why),
+        "bench_shared",
     );
     collect(
         &mut problems,
@@ -168,6 +184,8 @@ fn build(root: &Path) -> Result<BTreeMap<String, PathBuf>, Problems> {
             "bench_client",
             "--example",
             "bench_bulk",
+            "--example",
+            "bench_shared",
         ],
         &["bench", "--no-run", "-p", "tim-core", "--bench", "codec"],
         &[
@@ -710,6 +728,112 @@ fn bulk_rows(out: &str, rows: &mut Vec<Row>, why: &mut Vec<String>) -> Result<()
     Ok(())
 }
 
+// 7: bench_shared JSON lines.
+
+fn shared_rows(out: &str, rows: &mut Vec<Row>, why: &mut Vec<String>) -> Result<(), String> {
+    let runs = json_lines(out, "shared_rate");
+    let run = |redis: bool| -> Result<&Value, String> {
+        runs.iter()
+            .find(|v| v["redis"].as_bool() == Some(redis))
+            .ok_or_else(|| format!("no shared_rate run with redis = {redis}"))
+    };
+    for (redis, letters) in [(true, ["7a", "7b", "7c"]), (false, ["7d", "7e", "7f"])] {
+        let v = run(redis)?;
+        let label = if redis {
+            "4 × `tim tags add --file --rate-limit-redis` (one Redis, 50 calls each), one emulator with limits on"
+        } else {
+            "the same 4 without Redis (each its own limiter), for contrast"
+        };
+        let whats = [
+            format!("{label}: share of the rate ceiling (accepted calls, first to last arrival)"),
+            format!("{label}: 60007 answers (over the rate limit)"),
+            format!("{label}: most calls in any sliding second at the emulator"),
+        ];
+        if let Some(skipped) = v["skipped"].as_str() {
+            let goals = [
+                format!("≥ {SHARED_MIN_SHARE}"),
+                "0".to_owned(),
+                format!("≤ {SHARED_MAX_PER_SECOND}"),
+            ];
+            for ((n, what), goal) in letters.iter().zip(whats).zip(goals) {
+                let mut row = Row::new(n, what, format!("skipped: {skipped}"));
+                if redis {
+                    row.goal = goal;
+                }
+                rows.push(row);
+            }
+            continue;
+        }
+        let ceiling = num(v, "ceiling")?;
+        let rate = v["accepted_calls_per_s"].as_f64();
+        let share = rate.map(|r| r / ceiling);
+        let accepted = num(v, "accepted")? as u64;
+        let attempts = num(v, "attempts")? as u64;
+        let span = num(v, "arrival_span_secs")?;
+        let throttled = num(v, "throttled")? as u64;
+        let peak = num(v, "max_in_a_second")? as u64;
+        let exits = v["exit_codes"].to_string();
+        let [n_share, n_throttled, n_peak] = letters;
+        let share_row = Row::new(
+            n_share,
+            whats[0].clone(),
+            format!(
+                "{} accepted calls/s ({accepted} in {span:.2} s; exit codes {exits})",
+                rate.map_or("n/a".into(), |r| format!("{r:.1}"))
+            ),
+        )
+        .floor(format!("{ceiling:.0} calls/s (documented ceiling)"))
+        .ratio(share.map_or("n/a".into(), |s| format!("{s:.2}")));
+        let throttled_row = Row::new(
+            n_throttled,
+            whats[1].clone(),
+            format!("{throttled} of {attempts} attempts"),
+        );
+        let peak_row = Row::new(n_peak, whats[2].clone(), format!("{peak} calls"))
+            .floor(format!("{SHARED_MAX_PER_SECOND} calls (the limit)"));
+        if redis {
+            let share_met = share.is_some_and(|s| s >= SHARED_MIN_SHARE);
+            rows.push(share_row.goal(format!("≥ {SHARED_MIN_SHARE}"), share_met));
+            rows.push(throttled_row.goal("0", throttled == 0));
+            rows.push(peak_row.goal(
+                format!("≤ {SHARED_MAX_PER_SECOND}"),
+                peak <= SHARED_MAX_PER_SECOND,
+            ));
+            if !share_met {
+                why.push(format!(
+                    "**{n_share}: the four processes sharing Redis reached {} of the ceiling, not ≥ {SHARED_MIN_SHARE}.** Each acquire reserves one send time in Redis, one every (1 s + margin) / 100; a lower share means the processes left reserved slots unused (e.g. a slow acquire or a process that started late).",
+                    share.map_or("n/a".into(), |s| format!("{s:.2}"))
+                ));
+            }
+            if throttled > 0 || peak > SHARED_MAX_PER_SECOND {
+                why.push(format!(
+                    "**{n_throttled}, {n_peak}: {throttled} answers of 60007 and at most {peak} calls in a sliding second with one shared Redis limiter.** The send times come from Redis's clock and are spaced by (1 s + margin) / 100 across all processes, so calls arriving bunched point to late sends (a stalled connection) rather than to the budget."
+                ));
+            }
+        } else {
+            rows.push(share_row);
+            rows.push(throttled_row);
+            rows.push(peak_row);
+        }
+    }
+
+    let acquire = json_lines(out, "shared_acquire");
+    let v = acquire.first().ok_or("no shared_acquire figure")?;
+    let what = "one `RedisLimiter` acquire over loopback Redis (`SharedLimiter::acquire`, limits that never wait, 2,000 in a row)";
+    if let Some(skipped) = v["skipped"].as_str() {
+        rows.push(Row::new("7g", what, format!("skipped: {skipped}")));
+    } else {
+        let p50 = num(v, "p50_us")?;
+        let p99 = num(v, "p99_us")?;
+        rows.push(Row::new(
+            "7g",
+            what,
+            format!("p50 {p50:.0} µs, p99 {p99:.0} µs"),
+        ));
+    }
+    Ok(())
+}
+
 // 6: the emulator bench's text.
 
 /// Parses a `Duration` printed with `{:?}` (`266.28µs`, `1.5ms`, `2s`).
@@ -882,6 +1006,16 @@ const HOW: &str = "How each figure is made:
 - **5**: `tim tags add --file --max-rate off` against `tim emulator serve --no-rate-limit` in a
   separate process; the peak is the `peak memory` of tim's summary line (`VmHWM` of the tim
   process).
+- **7** (`tests/examples/bench_shared.rs`): four release `tim tags add --file` processes at
+  once (5,000 users each, so 50 calls each, `--concurrency 4`) against one emulator with its
+  rate limits on (100 calls/s for `im_add_tag`), first with `--rate-limit-redis` pointing at one
+  `redis-server` started for the run on a free loopback port, then the same four without Redis
+  against a fresh emulator (each process keeps its own limiter). From the emulator's request
+  log: accepted calls minus one over the time from the first arrival to the last (n evenly paced
+  calls span n - 1 intervals) as a share of 100 calls/s, the 60007 answers, and the most
+  arrivals in any window `(t - 1 s, t]` (the emulator's own window). 7g times 2,000 sequential
+  `SharedLimiter::acquire` calls of one `RedisLimiter` (per-second limit 1,000,000, so it never
+  waits) over loopback. Without `redis-server` on PATH, the Redis rows say skipped.
 - **6** (`crates/emulator/benches/throughput.rs`): requests/s over 1, 2 and 4 keep-alive
   connections of a raw hyper client for 3 s; start to first answer over 50 fresh emulators.
 ";
@@ -917,6 +1051,35 @@ mod tests {
         );
         assert_eq!(rows[1].result, "11717 requests/s");
         assert!(rows[2].what.contains("4 keep-alive"));
+    }
+
+    #[test]
+    fn shared_output_parses_and_goals_are_judged() {
+        let out = r#"{"accepted":200,"accepted_calls_per_s":98.1,"answers":{"0":200},"arrival_span_secs":2.03,"attempts":200,"ceiling":100.0,"exit_codes":[0,0,0,0],"max_in_a_second":99,"measure":"shared_rate","redis":true,"throttled":0}
+{"accepted":200,"accepted_calls_per_s":125.7,"answers":{"0":200,"60007":16},"arrival_span_secs":1.58,"attempts":216,"ceiling":100.0,"exit_codes":[0,0,0,0],"max_in_a_second":116,"measure":"shared_rate","redis":false,"throttled":16}
+{"acquires":2000,"measure":"shared_acquire","p50_us":191.3,"p99_us":300.9}
+"#;
+        let (mut rows, mut why) = (Vec::new(), Vec::new());
+        shared_rows(out, &mut rows, &mut why).unwrap();
+        assert_eq!(rows.len(), 7);
+        assert_eq!(rows[0].met, Some(true));
+        assert_eq!(rows[1].met, Some(true));
+        assert_eq!(rows[2].met, Some(true));
+        assert!(rows[3..].iter().all(|r| r.met.is_none()));
+        assert_eq!(rows[4].result, "16 of 216 attempts");
+        assert_eq!(rows[6].result, "p50 191 µs, p99 301 µs");
+        assert!(why.is_empty());
+
+        let skipped = r#"{"measure":"shared_rate","redis":true,"skipped":"redis-server not installed"}
+{"accepted":200,"accepted_calls_per_s":125.7,"answers":{"0":200},"arrival_span_secs":1.58,"attempts":216,"ceiling":100.0,"exit_codes":[0,0,0,0],"max_in_a_second":116,"measure":"shared_rate","redis":false,"throttled":16}
+{"measure":"shared_acquire","skipped":"redis-server not installed"}
+"#;
+        let mut rows = Vec::new();
+        shared_rows(skipped, &mut rows, &mut why).unwrap();
+        assert_eq!(rows.len(), 7);
+        assert!(rows.iter().all(|r| r.met.is_none()));
+        assert_eq!(rows[0].result, "skipped: redis-server not installed");
+        assert_eq!(rows[6].result, "skipped: redis-server not installed");
     }
 
     #[test]
