@@ -548,3 +548,92 @@ mod tests {
         assert_eq!(report.merged.unwrap().result_item.len(), 5);
     }
 }
+
+#[cfg(test)]
+mod order_tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures_util::StreamExt as _;
+
+    use crate::all_member_push::RemoveAllTags;
+    use crate::{Client, TransportError, bytes::Bytes};
+
+    /// Completes after being polled `left` more times (waking itself each time).
+    struct Slow {
+        left: usize,
+    }
+
+    impl Future for Slow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.left == 0 {
+                return Poll::Ready(());
+            }
+            self.left -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    /// Answers every call OK; the call whose first account is `u0` only after 50 polls. Its
+    /// timer never fires for long waits (the per-attempt timeout), so the slow call is not cut.
+    #[derive(Debug, Default)]
+    struct SlowFirst {
+        done: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl crate::Transport for SlowFirst {
+        fn send(
+            &self,
+            req: http::Request<Vec<u8>>,
+        ) -> impl Future<Output = Result<http::Response<Bytes>, TransportError>> + Send {
+            let body: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
+            let first = body["To_Account"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let left = if first == "u0" { 50 } else { 0 };
+            async move {
+                Slow { left }.await;
+                self.done.lock().unwrap().push(first);
+                Ok(http::Response::new(Bytes::from_static(
+                    br#"{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}"#,
+                )))
+            }
+        }
+
+        fn sleep(&self, duration: std::time::Duration) -> impl Future<Output = ()> + Send {
+            let never = duration >= std::time::Duration::from_secs(60);
+            async move {
+                if never {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outcomes_come_in_input_order_when_a_later_chunk_finishes_first() {
+        let client = Client::builder()
+            .with_sdkappid(1)
+            .with_secret_key("k")
+            .with_timeout(std::time::Duration::from_secs(3600))
+            .with_rate_limits(crate::RateLimits::off())
+            .with_batch_concurrency(4)
+            .build_with(SlowFirst::default())
+            .unwrap();
+        let items = futures_util::stream::iter((0..400).map(|i| format!("u{i}")));
+        let order: Vec<(usize, usize)> = futures_executor::block_on(
+            client
+                .chunks::<RemoveAllTags, _>(items)
+                .map(|c| (c.index, c.parts[0].keys[0]))
+                .collect(),
+        );
+        // In input order, although the first chunk was answered last: the others did not wait.
+        assert_eq!(order, [(0, 0), (1, 100), (2, 200), (3, 300)]);
+        let finished = client.transport().done.lock().unwrap().clone();
+        assert_eq!(finished, ["u100", "u200", "u300", "u0"]);
+    }
+}
