@@ -184,9 +184,17 @@ fn an_interrupted_read_resumes_into_its_output_exactly_once() {
         .stderr(std::process::Stdio::piped());
         c
     };
-    // Ctrl-C after a while: it stops cleanly with 130 and says how to resume.
+    // Ctrl-C once the job has recorded progress (its signal handling is set up by then):
+    // it stops cleanly with 130 and says how to resume.
     let child = job("10").spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&checkpoint)
+        .map(|t| t.lines().count() < 2)
+        .unwrap_or(true)
+        && started.elapsed() < std::time::Duration::from_secs(20)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
