@@ -388,6 +388,29 @@ impl Interruptions {
         }
     }
 
+    /// Interrupts `run` at `drawn` with the next signal (alternating, starting with `first`) and
+    /// counts it; `None` when it was interrupted, else how it finished on its own.
+    #[allow(clippy::too_many_arguments)]
+    fn interrupt(
+        &mut self,
+        run: Running,
+        first: Sig,
+        drawn: Duration,
+        checkpoint: &Path,
+        marks_before: usize,
+        what: &str,
+        failures: &mut Vec<String>,
+    ) -> Option<(Option<ExitStatus>, String)> {
+        let sig = self.next(first);
+        match interrupt(run, drawn, sig, false, checkpoint, marks_before) {
+            Ended::Interrupted { at, status, stderr } => {
+                self.count(sig, drawn, at, status, &stderr, what, failures);
+                None
+            }
+            Ended::Finished(status, err) => Some((status, err)),
+        }
+    }
+
     /// Counts one, drawn for `drawn` and sent `at`; for a SIGINT, whether it exited 130 (else a
     /// failure is pushed).
     #[allow(clippy::too_many_arguments)]
@@ -477,23 +500,16 @@ fn bulk(a: &Args, key: &str, rng: &SeededRandom) -> Value {
                     .arg(&checkpoint),
             );
             let ended = if hits.total() < a.kills {
-                let sig = hits.next(Sig::Kill);
-                let drawn = between(rng, 30, 600);
-                match interrupt(run, drawn, sig, false, &checkpoint, marks_before) {
-                    Ended::Interrupted { at, status, stderr } => {
-                        hits.count(
-                            sig,
-                            drawn,
-                            at,
-                            status,
-                            &stderr,
-                            &format!("round {rounds}"),
-                            &mut failures,
-                        );
-                        None
-                    }
-                    Ended::Finished(status, err) => Some((status, err)),
-                }
+                let what = format!("round {rounds}");
+                hits.interrupt(
+                    run,
+                    Sig::Kill,
+                    between(rng, 30, 600),
+                    &checkpoint,
+                    marks_before,
+                    &what,
+                    &mut failures,
+                )
             } else {
                 Some(run.finish_in_time())
             };
@@ -683,23 +699,16 @@ fn bulk_read(a: &Args, key: &str, rng: &SeededRandom) -> Value {
                     .arg(&checkpoint),
             );
             let ended = if hits.total() < target {
-                let sig = hits.next(Sig::Int);
-                let drawn = between(rng, 30, 1500);
-                match interrupt(run, drawn, sig, false, &checkpoint, marks_before) {
-                    Ended::Interrupted { at, status, stderr } => {
-                        hits.count(
-                            sig,
-                            drawn,
-                            at,
-                            status,
-                            &stderr,
-                            &format!("read round {rounds}"),
-                            &mut failures,
-                        );
-                        None
-                    }
-                    Ended::Finished(status, err) => Some((status, err)),
-                }
+                let what = format!("read round {rounds}");
+                hits.interrupt(
+                    run,
+                    Sig::Int,
+                    between(rng, 30, 1500),
+                    &checkpoint,
+                    marks_before,
+                    &what,
+                    &mut failures,
+                )
             } else {
                 Some(run.finish_in_time())
             };
