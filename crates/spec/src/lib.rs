@@ -95,6 +95,14 @@ pub struct Limits {
     pub keys: Option<Keys>,
     /// The range of an integer.
     pub range: Option<Range>,
+    /// The answer when a required field is absent (or `null`); 90001 when not given.
+    pub missing: Option<CodeOnly>,
+    /// The answer when the value is not of the field's JSON type, anywhere inside it unless a
+    /// nested field names its own; when not given, the enclosing field's, else 90001.
+    pub invalid: Option<CodeOnly>,
+    /// For a list or map: the answer when one of its items is not of the item type (the list's
+    /// own shape keeps `invalid`).
+    pub invalid_item: Option<CodeOnly>,
 }
 
 impl Limits {
@@ -107,6 +115,9 @@ impl Limits {
             self.non_empty.and_then(|l| l.code),
             self.keys.as_ref().and_then(|l| l.code),
             self.range.and_then(|l| l.code),
+            self.missing.and_then(|l| l.code),
+            self.invalid.and_then(|l| l.code),
+            self.invalid_item.and_then(|l| l.code),
         ]
         .into_iter()
         .flatten()
@@ -279,6 +290,9 @@ pub struct Union {
     pub content: String,
     /// Variants in spec order.
     pub variants: Vec<Variant>,
+    /// The answer when the content does not match its variant's struct (the enclosing field's
+    /// `invalid` code when not given).
+    pub invalid_content: Option<i64>,
     /// Where the pages disagree or are silent.
     pub note: Option<String>,
 }

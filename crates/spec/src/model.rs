@@ -173,6 +173,9 @@ fn check_limits(p: &mut Problems, path: &str, ty: &Ty, limits: &Limits) {
     if limits.keys.is_some() && !matches!(ty, Ty::Map(_)) {
         p.push(path, "keys needs a map type");
     }
+    if limits.invalid_item.is_some() && !collection {
+        p.push(path, "invalid_item needs a list or map type");
+    }
     if let Some(r) = &limits.range {
         if !is_int(ty) {
             p.push(path, "range needs an integer type");
@@ -230,6 +233,9 @@ fn build_fields(
             }
         }
         check_limits(p, &fpath, &ty, &f.limits);
+        if f.limits.missing.is_some() && !f.required {
+            p.push(&fpath, "missing needs a required field");
+        }
         let collection = matches!(ty, Ty::List(_) | Ty::Map(_));
         // Lists and maps read back from the server default to empty instead of `None`.
         let defaults_to_empty = collection && role != Role::Request;
@@ -500,8 +506,14 @@ fn build(
                 tag,
                 content,
                 variants,
+                invalid_content,
                 note,
             } => {
+                if let Some(c) = invalid_content.and_then(|c| c.code) {
+                    if !known(c) {
+                        p.push(&path, format!("code {c} is not in any errors table"));
+                    }
+                }
                 let mut seen = BTreeSet::new();
                 for (i, v) in variants.iter().enumerate() {
                     let vpath = format!("{path}.variants[{i}]");
@@ -535,6 +547,7 @@ fn build(
                                 doc: v.doc.clone(),
                             })
                             .collect(),
+                        invalid_content: invalid_content.and_then(|c| c.code),
                         note: note.clone(),
                     }),
                 );
@@ -687,9 +700,15 @@ fn build(
                 req_fields.iter().flat_map(|f| f.limits.codes()).collect();
             limit_codes.extend(e.request.rules.iter().filter_map(Rule::code));
             for n in reach(&raw_types, roots) {
-                if let Some(NamedType::Struct { fields, rules, .. }) = raw_types.get(&n) {
-                    limit_codes.extend(fields.iter().flat_map(|f| f.limits.codes()));
-                    limit_codes.extend(rules.iter().filter_map(Rule::code));
+                match raw_types.get(&n) {
+                    Some(NamedType::Struct { fields, rules, .. }) => {
+                        limit_codes.extend(fields.iter().flat_map(|f| f.limits.codes()));
+                        limit_codes.extend(rules.iter().filter_map(Rule::code));
+                    }
+                    Some(NamedType::Union {
+                        invalid_content, ..
+                    }) => limit_codes.extend(invalid_content.and_then(|c| c.code)),
+                    None => {}
                 }
             }
             for c in limit_codes {

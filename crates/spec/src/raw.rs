@@ -95,6 +95,7 @@ pub(crate) enum NamedType {
         tag: String,
         content: String,
         variants: Vec<VariantSpec>,
+        invalid_content: Option<crate::CodeOnly>,
         note: Option<String>,
     },
 }

@@ -61,6 +61,8 @@ impl Endpoint for Push {
             ErrorCode::AttributeInvalid,
             ErrorCode::TagsAndAttrsExclusive,
             ErrorCode::EmptyTag,
+            ErrorCode::OfflinePushInfoInvalid,
+            ErrorCode::MsgLifeTimeInvalid,
             ErrorCode::PushToAllNotEnabled,
             ErrorCode::DailyPushQuotaExceeded,
             ErrorCode::InternalError,
@@ -87,6 +89,8 @@ pub struct PushRequest {
     #[serde(rename = "MsgRandom")]
     pub msg_random: u32,
     /// `MsgBody`: The message: one or more elements.
+    ///
+    /// Spec note: The page's codes: 90002 for a missing or empty MsgBody and for an element that is not {MsgType, MsgContent} or of an unknown MsgType, 90007 for a MsgBody that is not an array, 90010 for content that does not match its MsgType.
     #[serde(rename = "MsgBody")]
     pub msg_body: Vec<MsgElement>,
     /// `MsgLifeTime`: Offline retention in seconds, 0 to 604800 (7 days); 0 (default) pushes to online users only.
