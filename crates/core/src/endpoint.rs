@@ -89,6 +89,9 @@ pub struct EndpointInfo {
     pub batch: Option<BatchInfo>,
     /// The error codes the endpoint's page documents.
     pub errors: &'static [ErrorCode],
+    /// The wire shape of the request body, for checking JSON that did not come from the typed
+    /// request (see [`schema`](crate::schema)).
+    pub request_shape: &'static crate::schema::StructShape,
 }
 
 impl EndpointInfo {

@@ -39,6 +39,7 @@ mod envelope;
 mod error;
 mod ratelimit;
 mod retry;
+pub mod schema;
 mod secret;
 mod shared_limiter;
 mod signer;

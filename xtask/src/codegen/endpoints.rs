@@ -253,6 +253,7 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
             }
         }
     };
+    let request_shape = super::shapes::request_shape_path(s, &e.request.name);
     let req_def = struct_def(&e.request, model, true);
     let resp_def = struct_def(&e.response, model, false);
     let answer_def = answer_def(e);
@@ -283,6 +284,7 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
                 },
                 batch: #batch_info,
                 errors: &[#(#errors),*],
+                request_shape: #request_shape,
             };
             #cost_fn
         }

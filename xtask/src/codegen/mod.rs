@@ -14,6 +14,7 @@ mod features;
 mod modules;
 mod regions;
 mod registry;
+mod shapes;
 mod tokens;
 mod types;
 
@@ -61,6 +62,11 @@ pub(crate) fn generate(model: &Model) -> Result<BTreeMap<String, String>, Vec<St
             regions::regions_file(model),
         ),
         (
+            "shapes.rs".to_owned(),
+            common.to_owned(),
+            shapes::common_shapes(model),
+        ),
+        (
             "registry.rs".to_owned(),
             all.to_owned(),
             registry::registry_file(model),
@@ -84,6 +90,11 @@ pub(crate) fn generate(model: &Model) -> Result<BTreeMap<String, String>, Vec<St
             endpoints::endpoints_file(s, model),
         ));
         outputs.push((format!("{dir}/api.rs"), s.source.clone(), api::api_file(s)));
+        outputs.push((
+            format!("{dir}/shapes.rs"),
+            s.source.clone(),
+            shapes::service_shapes(s, model),
+        ));
     }
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();

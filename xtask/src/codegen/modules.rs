@@ -27,6 +27,7 @@ pub(crate) fn root_mod(model: &Model) -> TokenStream {
         mod errors;
         mod regions;
         mod registry;
+        pub(crate) mod shapes;
         #(#services)*
 
         pub use errors::{ErrorCode, ErrorScope};
@@ -71,6 +72,7 @@ pub(crate) fn service_mod(s: &Service) -> TokenStream {
         #(#![doc = #lines])*
         mod api;
         mod endpoints;
+        pub(crate) mod shapes;
         mod types;
 
         pub use api::Api;

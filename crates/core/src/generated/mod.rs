@@ -4,6 +4,7 @@ pub mod common;
 mod errors;
 mod regions;
 mod registry;
+pub(crate) mod shapes;
 /// `v4/all_member_push/*`: Push to all users (or to a segment chosen by tags and attributes), and manage the user tags and attributes that segments are built from. Sources: Tencent Cloud Chat REST documentation pages 1047/37165-37175 and the public error-code table 1047/34348.
 #[cfg(feature = "all_member_push")]
 pub mod all_member_push;

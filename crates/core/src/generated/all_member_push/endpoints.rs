@@ -67,6 +67,7 @@ impl Endpoint for Push {
             ErrorCode::DailyPushQuotaExceeded,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::PUSH_REQUEST,
     };
 }
 /// [`Push`] is the endpoint this request is sent to.
@@ -287,6 +288,7 @@ impl Endpoint for SetAttrName {
             ErrorCode::AttributeInvalid,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::SET_ATTR_NAME_REQUEST,
     };
 }
 /// [`SetAttrName`] is the endpoint this request is sent to.
@@ -432,6 +434,7 @@ impl Endpoint for GetAttrName {
             ErrorCode::AccountsOverLimit,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::GET_ATTR_NAME_REQUEST,
     };
 }
 /// [`GetAttrName`] is the endpoint this request is sent to.
@@ -567,6 +570,7 @@ impl Endpoint for GetAttr {
             ErrorCode::AccountsOverLimit,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::GET_ATTR_REQUEST,
     };
 }
 /// [`GetAttr`] is the endpoint this request is sent to.
@@ -740,6 +744,7 @@ impl Endpoint for SetAttr {
             ErrorCode::AttributeInvalid,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::SET_ATTR_REQUEST,
     };
 }
 /// [`SetAttr`] is the endpoint this request is sent to.
@@ -894,6 +899,7 @@ impl Endpoint for RemoveAttr {
             ErrorCode::AttributeInvalid,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::REMOVE_ATTR_REQUEST,
     };
 }
 /// [`RemoveAttr`] is the endpoint this request is sent to.
@@ -1047,6 +1053,7 @@ impl Endpoint for GetTag {
             ErrorCode::AccountsOverLimit,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::GET_TAG_REQUEST,
     };
 }
 /// [`GetTag`] is the endpoint this request is sent to.
@@ -1221,6 +1228,7 @@ impl Endpoint for AddTag {
             ErrorCode::TagLengthInvalid,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::ADD_TAG_REQUEST,
     };
 }
 /// [`AddTag`] is the endpoint this request is sent to.
@@ -1372,6 +1380,7 @@ impl Endpoint for RemoveTag {
             ErrorCode::AccountsOverLimit,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::REMOVE_TAG_REQUEST,
     };
 }
 /// [`RemoveTag`] is the endpoint this request is sent to.
@@ -1525,6 +1534,7 @@ impl Endpoint for RemoveAllTags {
             ErrorCode::AccountsOverLimit,
             ErrorCode::InternalError,
         ],
+        request_shape: &crate::generated::all_member_push::shapes::REMOVE_ALL_TAGS_REQUEST,
     };
 }
 /// [`RemoveAllTags`] is the endpoint this request is sent to.

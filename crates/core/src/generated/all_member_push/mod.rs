@@ -5,6 +5,7 @@
 //! Generated from `spec/services/all_member_push.json`. Call the endpoints with [`Client::send`](crate::Client::send) (the request names its endpoint) or through [`Client::all_member_push`](crate::Client::all_member_push).
 mod api;
 mod endpoints;
+pub(crate) mod shapes;
 mod types;
 pub use api::Api;
 pub use endpoints::*;
