@@ -231,7 +231,8 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
     let lost = (0..RATE_USERS)
         .filter(|&i| {
             state
-                .accounts
+                .all_member_push
+                .users
                 .get(&account(prefix, i))
                 .is_none_or(|a| !tags(i).iter().all(|t| a.tags.iter().any(|have| have == t)))
         })

@@ -115,7 +115,7 @@ fn get_json(addr: &str, path: &str) -> Value {
 }
 
 fn has_tag(state: &Value, account: &str, tag: &str) -> bool {
-    state["accounts"][account]["tags"]
+    state["all_member_push"]["users"][account]["tags"]
         .as_array()
         .is_some_and(|t| t.iter().any(|x| x == tag))
 }
@@ -947,7 +947,8 @@ fn changed_input(a: &Args, key: &str, rng: &SeededRandom) -> Value {
         let state = emu.handle().state();
         let complete = (1..=LINES).all(|i| {
             state
-                .accounts
+                .all_member_push
+                .users
                 .get(&format!("c{i}"))
                 .is_some_and(|acc| acc.tags.contains(&tag('a')))
         });
@@ -1056,7 +1057,8 @@ fn bad_items(a: &Args, key: &str, rng: &SeededRandom) -> Value {
     let state = emu.handle().state();
     let applied = |i: u64| {
         state
-            .accounts
+            .all_member_push
+            .users
             .get(&format!("u{i}"))
             .and_then(|acc| acc.attrs.get("city"))
             .is_some_and(|v| *v == format!("c{i}"))
@@ -1068,7 +1070,8 @@ fn bad_items(a: &Args, key: &str, rng: &SeededRandom) -> Value {
         .iter()
         .filter(|i| {
             state
-                .accounts
+                .all_member_push
+                .users
                 .get(&format!("u{i}"))
                 .is_some_and(|acc| !acc.attrs.is_empty())
         })

@@ -411,6 +411,10 @@ pub(crate) struct ServeArgs {
     /// Delay every answer by this many milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub(crate) latency_ms: u64,
+    /// Refuse (90001) request bodies with fields the API does not define or set to null,
+    /// naming them, instead of ignoring them as the real service does: catches typos.
+    #[arg(long)]
+    pub(crate) strict: bool,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {

@@ -34,6 +34,7 @@ pub(crate) fn config(g: &Global, a: &ServeArgs) -> Result<Config, Failure> {
         c.faults.push(spec);
     }
     c.latency = Duration::from_millis(a.latency_ms);
+    c.strict = a.strict;
     c.check().map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(c)
 }
@@ -92,7 +93,7 @@ pub(crate) async fn run(g: &Global, a: &ServeArgs) -> Result<(), Failure> {
         }
         let _ = writeln!(
             out,
-            "  inspect: {}/__emulator/state, /__emulator/pushes, /__emulator/requests; Ctrl-C stops",
+            "  inspect: {}/__emulator/state, /__emulator/requests, /__emulator/events, /__emulator/endpoints; Ctrl-C stops",
             emu.base_url()
         );
         let _ = out.flush();

@@ -12,6 +12,11 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn now(&self) -> Instant;
     /// Seconds since the Unix epoch now.
     fn unix_time(&self) -> u64;
+    /// Milliseconds since the Unix epoch now (by default `unix_time() * 1000`; the clocks of
+    /// this crate give the milliseconds).
+    fn unix_time_ms(&self) -> u64 {
+        self.unix_time().saturating_mul(1000)
+    }
 }
 
 /// The operating system's clocks (the default).
@@ -34,6 +39,12 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     }
+
+    fn unix_time_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
 }
 
 /// A clock that moves only when told to, for tests.
@@ -46,22 +57,33 @@ impl Clock for SystemClock {
 /// clock.advance(Duration::from_millis(1500));
 /// assert_eq!(clock.now() - t0, Duration::from_millis(1500));
 /// assert_eq!(clock.unix_time(), 1_700_000_001);
+/// assert_eq!(clock.unix_time_ms(), 1_700_000_001_500);
 /// ```
 #[derive(Debug)]
 pub struct ManualClock {
     base: Instant,
-    unix_base: u64,
+    unix_base_ms: u64,
     offset: Mutex<Duration>,
 }
 
 impl ManualClock {
     /// A clock that reads `unix_time` seconds since the epoch until advanced.
     pub fn new(unix_time: u64) -> Self {
+        Self::from_unix_ms(unix_time.saturating_mul(1000))
+    }
+
+    /// A clock that reads `unix_ms` milliseconds since the epoch until advanced.
+    pub fn from_unix_ms(unix_ms: u64) -> Self {
         Self {
             base: Instant::now(),
-            unix_base: unix_time,
+            unix_base_ms: unix_ms,
             offset: Mutex::new(Duration::ZERO),
         }
+    }
+
+    /// A clock stopped at the system's current time.
+    pub fn starting_now() -> Self {
+        Self::from_unix_ms(SystemClock.unix_time_ms())
     }
 
     /// Moves the clock forward.
@@ -83,7 +105,12 @@ impl Clock for ManualClock {
     }
 
     fn unix_time(&self) -> u64 {
-        self.unix_base.saturating_add(self.elapsed().as_secs())
+        self.unix_time_ms() / 1000
+    }
+
+    fn unix_time_ms(&self) -> u64 {
+        let elapsed = u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.unix_base_ms.saturating_add(elapsed)
     }
 }
 
@@ -93,6 +120,9 @@ impl<C: Clock> Clock for std::sync::Arc<C> {
     }
     fn unix_time(&self) -> u64 {
         (**self).unix_time()
+    }
+    fn unix_time_ms(&self) -> u64 {
+        (**self).unix_time_ms()
     }
 }
 

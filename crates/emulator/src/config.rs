@@ -1,7 +1,7 @@
 //! Everything that can be configured about one emulator run, in a shape a command line maps onto
 //! directly (`tim emulator serve [--port N] [--admin ID]... [--no-rate-limit]
 //! [--no-push-spacing] [--daily-push-quota N] [--state FILE] [--fault KIND=RATE]...
-//! [--latency-ms N]`).
+//! [--latency-ms N] [--strict]`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -97,6 +97,12 @@ pub struct Config {
     pub accounts: Vec<String>,
     /// How many API calls the request log keeps (oldest dropped first). Default 10 000.
     pub request_log_capacity: usize,
+    /// How many events the event log keeps (oldest dropped first). Default 10 000.
+    pub event_log_capacity: usize,
+    /// Refuses (90001) a request with a member the spec does not know or a member set to
+    /// `null`, naming them in `ErrorInfo`, instead of ignoring them as the service does
+    /// (`--strict`): catches typos in the fields of your code. Default `false`.
+    pub strict: bool,
 }
 
 impl Default for Config {
@@ -117,6 +123,8 @@ impl Default for Config {
             seed: 0,
             accounts: Vec::new(),
             request_log_capacity: 10_000,
+            event_log_capacity: 10_000,
+            strict: false,
         }
     }
 }

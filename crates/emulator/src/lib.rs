@@ -1,36 +1,50 @@
 #![doc = include_str!("../README.md")]
 
-mod api;
-mod clock;
+mod app;
+mod auth;
 mod config;
-mod model;
-mod rate;
-mod server;
-mod store;
+mod events;
+mod faults;
+mod front;
+mod handle;
+mod inspection;
+mod limits;
+mod log;
+mod reject;
+mod services;
+mod state;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, ConfigError, DEFAULT_ADMIN, DEFAULT_KEY, DEFAULT_SDKAPPID, FaultKind, FaultSpec,
     PUSH_DEDUP_WINDOW, ParseFaultError,
 };
-pub use model::{AccountSnapshot, PushRecord, StateSnapshot};
-pub use server::{
-    Emulator, EmulatorBuilder, EmulatorHandle, INSPECTION_PREFIX, ImportError, RequestRecord,
-    StartError, shutdown_signal,
+pub use events::{Event, EventKind};
+pub use front::INSPECTION_PREFIX;
+pub use handle::{
+    Emulator, EmulatorBuilder, EmulatorHandle, ImportError, StartError, shutdown_signal,
 };
-pub use store::StateFileError;
+pub use log::RequestRecord;
+pub use state::store::StateFileError;
+pub use state::{AccountSnapshot, AllMemberPushSnapshot, PushRecord, StateSnapshot};
+/// The clocks the emulator reads time from: tim-core's, so one [`ManualClock`] can drive a
+/// client and an emulator together.
+pub use tim_core::{Clock, ManualClock, SystemClock};
 
-/// The commands the emulator implements. A command added to the spec later is answered 60009
-/// ("bad request resource") until the emulator learns its rules; the sample tests skip it.
-pub const EMULATED_COMMANDS: &[tim_core::EndpointId] = &[
-    tim_core::EndpointId::AllMemberPushPush,
-    tim_core::EndpointId::AllMemberPushSetAttrName,
-    tim_core::EndpointId::AllMemberPushGetAttrName,
-    tim_core::EndpointId::AllMemberPushGetAttr,
-    tim_core::EndpointId::AllMemberPushSetAttr,
-    tim_core::EndpointId::AllMemberPushRemoveAttr,
-    tim_core::EndpointId::AllMemberPushGetTag,
-    tim_core::EndpointId::AllMemberPushAddTag,
-    tim_core::EndpointId::AllMemberPushRemoveTag,
-    tim_core::EndpointId::AllMemberPushRemoveAllTags,
-];
+/// Whether the emulator has the semantics of `endpoint`. Every endpoint of the spec gets the
+/// front layer's checks (authentication, rate limits, body shape, documented limits); one
+/// without semantics is then answered 60017 with an `ErrorInfo` naming the command.
+///
+/// ```
+/// use tim_core::EndpointId;
+/// assert!(tim_emulator::emulates(EndpointId::AllMemberPushPush));
+/// ```
+pub fn emulates(endpoint: tim_core::EndpointId) -> bool {
+    static REGISTRY: std::sync::OnceLock<services::Registry> = std::sync::OnceLock::new();
+    REGISTRY
+        .get_or_init(services::Registry::new)
+        .emulates(endpoint)
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

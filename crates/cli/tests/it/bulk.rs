@@ -46,12 +46,13 @@ fn bulk_25000_users_with_a_bad_line() {
     assert!(err.contains("24999 items, 250 calls"), "{err}");
     let state = emu.state();
     let tagged = state
-        .accounts
+        .all_member_push
+        .users
         .iter()
         .filter(|(_, a)| a.tags == ["campaign"])
         .count();
     assert_eq!(tagged, 24_999, "every good line applied");
-    assert!(!state.accounts.contains_key("bad12345"));
+    assert!(!state.accounts.iter().any(|a| a == "bad12345"));
     // The failed file holds the line as it was (to be fixed and rerun); the side file says why.
     let failed_items = std::fs::read_to_string(&failed).unwrap();
     let original = std::fs::read_to_string(&input).unwrap();
@@ -138,7 +139,13 @@ fn resume_from_a_checkpoint_after_sigkill_loses_nothing() {
     assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
     let state = emu.state();
     assert_eq!(state.accounts.len(), 6_000, "nothing lost");
-    assert!(state.accounts.values().all(|a| a.tags == ["campaign"]));
+    assert!(
+        state
+            .all_member_push
+            .users
+            .values()
+            .all(|a| a.tags == ["campaign"])
+    );
     // Finished chunks were not redone: fewer calls than chunks.
     let calls = emu.handle().requests().len();
     assert!(calls < 60, "{calls} calls on resume");
@@ -289,7 +296,8 @@ fn items_the_server_refuses_fail_alone_and_the_failed_file_reruns() {
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     let state = emu.state();
     let applied = state
-        .accounts
+        .all_member_push
+        .users
         .values()
         .filter(|a| !a.attrs.is_empty())
         .count();
@@ -320,7 +328,8 @@ fn items_the_server_refuses_fail_alone_and_the_failed_file_reruns() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let applied = emu
         .state()
-        .accounts
+        .all_member_push
+        .users
         .values()
         .filter(|a| !a.attrs.is_empty())
         .count();

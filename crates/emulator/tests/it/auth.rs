@@ -119,7 +119,7 @@ async fn url_parameters_are_checked_with_documented_codes() {
 #[tokio::test]
 async fn usersig_verification_failures_map_to_70xxx() {
     let api = api().await;
-    let now = api.clock.now_unix_secs();
+    let now = api.clock.unix_time();
     let app = api.sdkappid;
     let other_key = SecretKey::new("another app's key");
     let cases = [
@@ -175,7 +175,7 @@ async fn usersig_expires_by_the_emulator_clock() {
         api.sdkappid,
         &api.key,
         "administrator",
-        clock.now_unix_secs(),
+        clock.unix_time(),
         60,
     );
     let query = q(

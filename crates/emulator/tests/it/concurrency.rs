@@ -48,7 +48,7 @@ async fn concurrent_add_and_remove_lose_nothing() {
     }
     let state = api.emu().state();
     for user in USERS {
-        let account = &state.accounts[user];
+        let account = &state.all_member_push.users[user];
         let mut tags = account.tags.clone();
         tags.sort();
         let mut expected: Vec<String> = (0..WRITERS)

@@ -149,7 +149,7 @@ async fn acknowledged_changes_survive_sigkill() {
     let api = client(&url);
     let snapshot = api.inspect("state").await;
     for i in &acked {
-        let tags = &snapshot["accounts"][format!("d{}", i / 50)]["tags"];
+        let tags = &snapshot["all_member_push"]["users"][format!("d{}", i / 50)]["tags"];
         assert!(
             tags.as_array()
                 .is_some_and(|t| t.contains(&json!(format!("t{i}")))),
@@ -157,7 +157,7 @@ async fn acknowledged_changes_survive_sigkill() {
         );
     }
     // At most the one write in flight at the kill may have landed without an acknowledgement.
-    let total: usize = snapshot["accounts"]
+    let total: usize = snapshot["all_member_push"]["users"]
         .as_object()
         .unwrap()
         .values()
@@ -168,8 +168,14 @@ async fn acknowledged_changes_survive_sigkill() {
         "{total} vs {}",
         acked.len()
     );
-    assert_eq!(snapshot["attr_names"], json!({"0": "sex", "1": "city"}));
-    assert_eq!(snapshot["accounts"]["p"]["attrs"], json!({"sex": "F"}));
+    assert_eq!(
+        snapshot["all_member_push"]["attr_names"],
+        json!({"0": "sex", "1": "city"})
+    );
+    assert_eq!(
+        snapshot["all_member_push"]["users"]["p"]["attrs"],
+        json!({"sex": "F"})
+    );
     let pushes = api.inspect("pushes").await;
     assert_eq!(pushes.as_array().unwrap().len(), 1);
     assert_eq!(pushes[0]["task_id"], push["TaskId"]);

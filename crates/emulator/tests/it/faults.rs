@@ -139,7 +139,8 @@ async fn fault_sequence(seed: u64, n: usize) -> Vec<Option<FaultKind>> {
     let applied = api
         .emu()
         .state()
-        .accounts
+        .all_member_push
+        .users
         .get("u")
         .map_or(0, |a| a.tags.len());
     assert_eq!(applied, outcomes.iter().filter(|o| o.is_none()).count());
@@ -235,7 +236,7 @@ async fn forced_60007_and_70001_are_not_applied() {
     let v = api.fails("im_add_tag", add("lost"), 70001).await;
     assert_eq!(v["ActionStatus"], "FAIL");
     assert!(
-        api.emu().state().accounts["u"].tags.is_empty(),
+        !api.emu().state().all_member_push.users.contains_key("u"),
         "neither applied"
     );
     // A push is refused the same way, and not recorded.

@@ -32,12 +32,12 @@ async fn state_and_pushes_views_match_the_handle() {
     assert_eq!(
         state,
         json!({
-            "attr_names": {"0": "sex"},
-            "accounts": {
-                "imported": {"tags": [], "attrs": {}},
-                "u1": {"tags": ["b", "a"], "attrs": {"sex": "F"}}
-            },
-            "push_count": 1
+            "accounts": ["imported", "u1"],
+            "all_member_push": {
+                "attr_names": {"0": "sex"},
+                "users": {"u1": {"tags": ["b", "a"], "attrs": {"sex": "F"}}},
+                "push_count": 1
+            }
         })
     );
     assert_eq!(state, serde_json::to_value(api.emu().state()).unwrap());

@@ -60,7 +60,7 @@ async fn pushes_must_be_more_than_one_second_apart() {
 #[tokio::test]
 async fn daily_push_quota_resets_at_beijing_midnight() {
     // 2024-06-01 15:59:50 UTC = 23:59:50 Beijing.
-    let clock = tim_emulator::ManualClock::new(1_717_257_590_000);
+    let clock = std::sync::Arc::new(tim_emulator::ManualClock::from_unix_ms(1_717_257_590_000));
     let api =
         Api::start_with_clock(Emulator::builder().with_daily_push_quota(3), clock.clone()).await;
     for i in 0..3 {

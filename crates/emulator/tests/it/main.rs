@@ -5,6 +5,7 @@ mod concurrency;
 mod durability;
 mod endpoints;
 mod faults;
+mod front;
 mod inspection;
 mod lifecycle;
 mod limits;

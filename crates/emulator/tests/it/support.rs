@@ -36,19 +36,19 @@ pub(crate) struct Api {
 }
 
 /// A clock stopped at a fixed, realistic time (2024-06-01T00:00:00Z).
-pub(crate) fn manual_clock() -> ManualClock {
-    ManualClock::new(1_717_200_000_000)
+pub(crate) fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::from_unix_ms(1_717_200_000_000))
 }
 
 impl Api {
     /// Starts an emulator from `builder` with `clock`.
-    pub(crate) async fn start_with_clock(builder: EmulatorBuilder, clock: ManualClock) -> Api {
+    pub(crate) async fn start_with_clock(builder: EmulatorBuilder, clock: Arc<ManualClock>) -> Api {
         let emu = builder
             .with_clock(clock.clone())
             .start()
             .await
             .expect("emulator starts");
-        Api::for_handle(emu, Arc::new(clock))
+        Api::for_handle(emu, clock)
     }
 
     /// Starts an emulator from `builder` on the system clock.
@@ -92,7 +92,7 @@ impl Api {
             self.sdkappid,
             &self.key,
             identifier,
-            self.clock.now_unix_secs(),
+            self.clock.unix_time(),
             86_400,
         )
         .expose()

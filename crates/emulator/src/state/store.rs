@@ -1,10 +1,11 @@
 //! Durable state: a write-ahead log of [`Change`]s in JSON lines, fsynced before each answer.
 //!
-//! The file starts with one snapshot line and continues with one change per line:
+//! The file starts with one snapshot line and continues with one line per accepted call,
+//! holding every change of that call (so a call is replayed whole or not at all):
 //!
 //! ```text
-//! {"snapshot":{"node":...,"accounts":{...},...}}
-//! {"change":{"add_tags":{"users":[["u1",["vip"]]]}}}
+//! {"snapshot":{"format":2,"state":{"accounts":{...},"all_member_push":{...},...}}}
+//! {"changes":[{"all_member_push":{"add_tags":{"users":[["u1",["vip"]]]}}}]}
 //! ```
 //!
 //! On open the file is replayed. A last line without its newline, or one that does not parse,
@@ -19,14 +20,20 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Change, State};
+use super::{Change, FORMAT, State};
 
 /// One line of the log.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Line {
-    Snapshot(State),
-    Change(Change),
+    Snapshot(Snapshot),
+    Changes(Vec<Change>),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Snapshot {
+    format: u32,
+    state: State,
 }
 
 /// Why a state file could not be used.
@@ -52,6 +59,16 @@ pub enum StateFileError {
         /// The parse error.
         #[source]
         source: serde_json::Error,
+    },
+    /// The file was written by another version of the emulator, with another layout.
+    #[error(
+        "state file {path} has layout {found} (this emulator reads layout {FORMAT}): it was written by another version of tim-emulator; start with a new file (or move this one away)"
+    )]
+    Format {
+        /// The state file.
+        path: PathBuf,
+        /// The layout found (`1` for files without a layout number).
+        found: u64,
     },
 }
 
@@ -97,8 +114,24 @@ fn replay(path: &Path, bytes: &[u8], mut state: State) -> Result<State, StateFil
             continue;
         }
         match serde_json::from_str::<Line>(line) {
-            Ok(Line::Snapshot(s)) => state = s,
-            Ok(Line::Change(c)) => state.apply(c),
+            Ok(Line::Snapshot(s)) if s.format == FORMAT => state = s.state,
+            Ok(Line::Snapshot(s)) => {
+                return Err(StateFileError::Format {
+                    path: path.to_owned(),
+                    found: u64::from(s.format),
+                });
+            }
+            Ok(Line::Changes(changes)) => {
+                for c in changes {
+                    state.apply(c);
+                }
+            }
+            Err(_) if i == 0 && other_layout(line).is_some() => {
+                return Err(StateFileError::Format {
+                    path: path.to_owned(),
+                    found: other_layout(line).unwrap_or(1),
+                });
+            }
             Err(e) if i == last => {
                 tracing::warn!(
                     line = i + 1,
@@ -119,14 +152,29 @@ fn replay(path: &Path, bytes: &[u8], mut state: State) -> Result<State, StateFil
     Ok(state)
 }
 
+/// The layout number of a snapshot line this version cannot read (1: the first layout, which
+/// had none).
+fn other_layout(line: &str) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let snap = v.get("snapshot")?.as_object()?;
+    Some(
+        snap.get("format")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(1),
+    )
+}
+
 fn compact(path: &Path, state: &State) -> io::Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
     {
         let mut f = File::create(&tmp)?;
-        let mut line =
-            serde_json::to_vec(&Line::Snapshot(state.clone())).map_err(io::Error::other)?;
+        let snapshot = Snapshot {
+            format: FORMAT,
+            state: state.clone(),
+        };
+        let mut line = serde_json::to_vec(&Line::Snapshot(snapshot)).map_err(io::Error::other)?;
         line.push(b'\n');
         f.write_all(&line)?;
         f.sync_all()?;
@@ -150,10 +198,14 @@ fn sync_dir(_path: &Path) -> io::Result<()> {
 }
 
 impl Wal {
-    /// Appends `change` and waits until it is on disk.
-    pub(crate) fn append(&mut self, change: &Change) -> io::Result<()> {
-        let mut line =
-            serde_json::to_vec(&Line::Change(change.clone())).map_err(io::Error::other)?;
+    /// Appends the changes of one call and waits until they are on disk.
+    pub(crate) fn append(&mut self, changes: &[Change]) -> io::Result<()> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "snake_case")]
+        enum LineRef<'a> {
+            Changes(&'a [Change]),
+        }
+        let mut line = serde_json::to_vec(&LineRef::Changes(changes)).map_err(io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
         self.file.sync_data()
@@ -172,10 +224,12 @@ mod tests {
         dir.join("state.jsonl")
     }
 
-    fn add(user: &str, tag: &str) -> Change {
-        Change::AddTags {
-            users: vec![(user.into(), vec![tag.into()])],
-        }
+    fn add(user: &str, tag: &str) -> Vec<Change> {
+        vec![Change::AllMemberPush(
+            crate::state::all_member_push::Change::AddTags {
+                users: vec![(user.into(), vec![tag.into()])],
+            },
+        )]
     }
 
     #[test]
@@ -188,10 +242,12 @@ mod tests {
         drop(wal);
         // A crash in the middle of a write leaves half a line.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"change":{"add_ta"#).unwrap();
+        f.write_all(br#"{"changes":[{"all_member_push":{"add_ta"#)
+            .unwrap();
         drop(f);
         let (state, _wal) = open(&path, State::default()).unwrap();
-        assert_eq!(state.accounts["u"].tags, ["a", "b"]);
+        assert_eq!(state.all_member_push.users["u"].tags, ["a", "b"]);
+        assert!(state.exists("u"));
         // Compacted to one snapshot line.
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1);
@@ -203,12 +259,34 @@ mod tests {
         let path = temp_path("corrupt");
         fs::write(
             &path,
-            "{\"snapshot\":{\"node\":1,\"next_task_seq\":0,\"attr_names\":{},\"accounts\":{},\"pushes\":[]}}\nnot json\n{\"change\":{\"import\":{\"accounts\":[\"x\"]}}}\n",
+            "{\"snapshot\":{\"format\":2,\"state\":{}}}\nnot json\n{\"changes\":[{\"import_accounts\":{\"accounts\":[\"x\"]}}]}\n",
         )
         .unwrap();
         let err = open(&path, State::default()).unwrap_err();
         assert!(
             matches!(err, StateFileError::Corrupt { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_another_layout_is_refused_by_name() {
+        let path = temp_path("layout");
+        fs::write(
+            &path,
+            "{\"snapshot\":{\"node\":1,\"next_task_seq\":0,\"attr_names\":{},\"accounts\":{},\"pushes\":[]}}\n",
+        )
+        .unwrap();
+        let err = open(&path, State::default()).unwrap_err();
+        assert!(
+            matches!(err, StateFileError::Format { found: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("another version of tim-emulator"));
+        fs::write(&path, "{\"snapshot\":{\"format\":9,\"state\":{}}}\n").unwrap();
+        let err = open(&path, State::default()).unwrap_err();
+        assert!(
+            matches!(err, StateFileError::Format { found: 9, .. }),
             "{err}"
         );
     }

@@ -1,33 +1,35 @@
-//! The emulated app's data: attribute slot names, accounts with their tags and attributes, and
-//! the pushes made. Every change is a [`Change`] value, applied by one deterministic function,
-//! so that the write-ahead log replays exactly what was acknowledged.
+//! The push-to-all family's data: attribute slot names, each account's tags and attributes,
+//! and the pushes made.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tim_core::all_member_push::PushRequest;
 
+use super::Account;
+
 /// At most this many tags per account.
 pub(crate) const MAX_TAGS_PER_ACCOUNT: usize = 100;
 
-/// The whole persistent state.
+/// The section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct State {
+#[serde(default)]
+pub(crate) struct Section {
     /// Second part of every TaskId, drawn once when the state is created.
     pub(crate) node: u64,
     /// Last part of the next TaskId.
     pub(crate) next_task_seq: u64,
     /// Attribute slot ("0".."9" as 0..9) to name.
     pub(crate) attr_names: BTreeMap<u8, String>,
-    /// Known accounts.
-    pub(crate) accounts: BTreeMap<String, Account>,
+    /// Tags and attributes per account.
+    pub(crate) users: BTreeMap<String, User>,
     /// Pushes, oldest first.
     pub(crate) pushes: Vec<PushRecord>,
 }
 
-/// One known account.
+/// One account's tags and attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Account {
+pub(crate) struct User {
     /// Tags, a set kept in the order they were added.
     pub(crate) tags: Vec<String>,
     /// Attribute values by slot.
@@ -53,12 +55,10 @@ pub struct PushRecord {
     pub recipients: Vec<String>,
 }
 
-/// A change to the state, as logged before it is applied.
+/// A change to the section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Change {
-    /// Accounts made known without tags or attributes.
-    Import { accounts: Vec<String> },
     /// Slot names set (other slots unchanged).
     SetAttrNames { names: BTreeMap<u8, String> },
     /// Attribute values set, per account, by slot.
@@ -77,48 +77,52 @@ pub(crate) enum Change {
     Push { record: PushRecord },
 }
 
-impl State {
-    /// Applies a change that was checked against this state. Never fails.
-    pub(crate) fn apply(&mut self, change: Change) {
+impl Section {
+    /// Applies a change. Every account a write names becomes known (exists), as it did before
+    /// the accounts family: the service pushes to accounts it knows.
+    pub(crate) fn apply(&mut self, change: Change, accounts: &mut BTreeMap<String, Account>) {
+        let mut known = |a: &String| {
+            accounts.entry(a.clone()).or_default();
+        };
         match change {
-            Change::Import { accounts } => {
-                for a in accounts {
-                    self.accounts.entry(a).or_default();
-                }
-            }
             Change::SetAttrNames { names } => self.attr_names.extend(names),
             Change::SetAttrs { users } => {
                 for (a, attrs) in users {
-                    self.accounts.entry(a).or_default().attrs.extend(attrs);
+                    known(&a);
+                    self.users.entry(a).or_default().attrs.extend(attrs);
                 }
             }
             Change::RemoveAttrs { users } => {
                 for (a, slots) in users {
-                    let account = self.accounts.entry(a).or_default();
+                    known(&a);
+                    let user = self.users.entry(a).or_default();
                     for s in slots {
-                        account.attrs.remove(&s);
+                        user.attrs.remove(&s);
                     }
                 }
             }
             Change::AddTags { users } => {
                 for (a, tags) in users {
-                    let account = self.accounts.entry(a).or_default();
+                    known(&a);
+                    let user = self.users.entry(a).or_default();
                     for t in tags {
-                        if !account.tags.contains(&t) {
-                            account.tags.push(t);
+                        if !user.tags.contains(&t) {
+                            user.tags.push(t);
                         }
                     }
                 }
             }
             Change::RemoveTags { users } => {
                 for (a, tags) in users {
-                    let account = self.accounts.entry(a).or_default();
-                    account.tags.retain(|t| !tags.contains(t));
+                    known(&a);
+                    let user = self.users.entry(a).or_default();
+                    user.tags.retain(|t| !tags.contains(t));
                 }
             }
             Change::RemoveAllTags { accounts } => {
                 for a in accounts {
-                    self.accounts.entry(a).or_default().tags.clear();
+                    known(&a);
+                    self.users.entry(a).or_default().tags.clear();
                 }
             }
             Change::Push { record } => {
@@ -137,31 +141,29 @@ impl State {
     }
 
     /// An account's attributes by name.
-    pub(crate) fn named_attrs(&self, account: &Account) -> BTreeMap<String, String> {
-        account
-            .attrs
+    pub(crate) fn named_attrs(&self, user: &User) -> BTreeMap<String, String> {
+        user.attrs
             .iter()
             .filter_map(|(slot, v)| Some((self.attr_names.get(slot)?.clone(), v.clone())))
             .collect()
     }
 
-    /// The read-only view handed to tests.
-    pub(crate) fn snapshot(&self) -> StateSnapshot {
-        StateSnapshot {
+    pub(crate) fn snapshot(&self) -> AllMemberPushSnapshot {
+        AllMemberPushSnapshot {
             attr_names: self
                 .attr_names
                 .iter()
                 .map(|(s, n)| (s.to_string(), n.clone()))
                 .collect(),
-            accounts: self
-                .accounts
+            users: self
+                .users
                 .iter()
-                .map(|(id, a)| {
+                .map(|(id, u)| {
                     (
                         id.clone(),
                         AccountSnapshot {
-                            tags: a.tags.clone(),
-                            attrs: self.named_attrs(a),
+                            tags: u.tags.clone(),
+                            attrs: self.named_attrs(u),
                         },
                     )
                 })
@@ -180,19 +182,19 @@ fn task_seq(task_id: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A read-only copy of the emulated app's data, as served on `GET /__emulator/state`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The push family's section of a [`StateSnapshot`](crate::StateSnapshot).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct StateSnapshot {
+pub struct AllMemberPushSnapshot {
     /// Attribute slot (`"0"`..`"9"`) to name, as set with `im_set_attr_name`.
     pub attr_names: BTreeMap<String, String>,
-    /// Every known account with its tags and attributes (by name).
-    pub accounts: BTreeMap<String, AccountSnapshot>,
+    /// Every account that was given tags or attributes (even if it holds none now), with them.
+    pub users: BTreeMap<String, AccountSnapshot>,
     /// How many pushes were made (see [`EmulatorHandle::pushes`](crate::EmulatorHandle::pushes)).
     pub push_count: usize,
 }
 
-/// One account in a [`StateSnapshot`].
+/// One account's tags and attributes in an [`AllMemberPushSnapshot`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AccountSnapshot {
@@ -208,49 +210,71 @@ mod tests {
 
     #[test]
     fn tags_are_a_set_in_insertion_order() {
-        let mut s = State::default();
-        s.apply(Change::AddTags {
-            users: vec![("u".into(), vec!["b".into(), "a".into(), "b".into()])],
-        });
-        s.apply(Change::AddTags {
-            users: vec![("u".into(), vec!["a".into(), "c".into()])],
-        });
-        assert_eq!(s.accounts["u"].tags, ["b", "a", "c"]);
-        s.apply(Change::RemoveTags {
-            users: vec![("u".into(), vec!["a".into(), "zz".into()])],
-        });
-        assert_eq!(s.accounts["u"].tags, ["b", "c"]);
-        s.apply(Change::RemoveAllTags {
-            accounts: vec!["u".into()],
-        });
-        assert!(s.accounts["u"].tags.is_empty());
+        let mut s = Section::default();
+        let mut accounts = BTreeMap::new();
+        s.apply(
+            Change::AddTags {
+                users: vec![("u".into(), vec!["b".into(), "a".into(), "b".into()])],
+            },
+            &mut accounts,
+        );
+        s.apply(
+            Change::AddTags {
+                users: vec![("u".into(), vec!["a".into(), "c".into()])],
+            },
+            &mut accounts,
+        );
+        assert_eq!(s.users["u"].tags, ["b", "a", "c"]);
+        assert!(
+            accounts.contains_key("u"),
+            "a write makes the account known"
+        );
+        s.apply(
+            Change::RemoveTags {
+                users: vec![("u".into(), vec!["a".into(), "zz".into()])],
+            },
+            &mut accounts,
+        );
+        assert_eq!(s.users["u"].tags, ["b", "c"]);
+        s.apply(
+            Change::RemoveAllTags {
+                accounts: vec!["u".into()],
+            },
+            &mut accounts,
+        );
+        assert!(s.users["u"].tags.is_empty());
     }
 
     #[test]
     fn attrs_follow_slot_renames() {
-        let mut s = State::default();
-        s.apply(Change::SetAttrNames {
-            names: BTreeMap::from([(0, "sex".into())]),
-        });
-        s.apply(Change::SetAttrs {
-            users: vec![("u".into(), BTreeMap::from([(0, "M".into())]))],
-        });
-        s.apply(Change::SetAttrNames {
-            names: BTreeMap::from([(0, "gender".into())]),
-        });
+        let mut s = Section::default();
+        let mut accounts = BTreeMap::new();
+        s.apply(
+            Change::SetAttrNames {
+                names: BTreeMap::from([(0, "sex".into())]),
+            },
+            &mut accounts,
+        );
+        s.apply(
+            Change::SetAttrs {
+                users: vec![("u".into(), BTreeMap::from([(0, "M".into())]))],
+            },
+            &mut accounts,
+        );
+        s.apply(
+            Change::SetAttrNames {
+                names: BTreeMap::from([(0, "gender".into())]),
+            },
+            &mut accounts,
+        );
         let snap = s.snapshot();
-        assert_eq!(snap.accounts["u"].attrs["gender"], "M");
+        assert_eq!(snap.users["u"].attrs["gender"], "M");
         assert_eq!(s.slot_of("gender"), Some(0));
         assert_eq!(s.slot_of("sex"), None);
     }
 
     #[test]
-    fn changes_round_trip_through_json() {
-        let c = Change::SetAttrs {
-            users: vec![("u".into(), BTreeMap::from([(3, "v".into())]))],
-        };
-        let text = serde_json::to_string(&c).unwrap();
-        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), c);
+    fn task_sequence_is_the_last_part() {
         assert_eq!(task_seq("1400000000_7_1700000000_42"), 42);
         assert_eq!(task_seq("garbage"), 0);
     }

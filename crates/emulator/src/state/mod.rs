@@ -1,0 +1,155 @@
+//! The emulated app's data, one section per service on top of the accounts registry that every
+//! service shares. Every change is a [`Change`] value applied by one deterministic function, so
+//! that the write-ahead log ([`store`]) replays exactly what was acknowledged.
+//!
+//! Adding a service's data: a section struct (with `#[serde(default)]`, so that older state
+//! files still load), a variant of [`Change`] holding that service's change type, and its
+//! snapshot for inspection.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) mod all_member_push;
+pub(crate) mod store;
+
+pub use all_member_push::{AccountSnapshot, AllMemberPushSnapshot, PushRecord};
+
+/// Version of the state file's layout, written in every snapshot line.
+pub(crate) const FORMAT: u32 = 2;
+
+/// The whole persistent state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct State {
+    /// Every account that exists (imported or created by a call that creates accounts).
+    #[serde(default)]
+    pub(crate) accounts: BTreeMap<String, Account>,
+    /// `all_member_push`: tags, attributes, pushes.
+    #[serde(default)]
+    pub(crate) all_member_push: all_member_push::Section,
+    /// When each endpoint with a daily quota or a minimum spacing accepted its calls today
+    /// (Unix ms), by `service/command`: the front layer's limits survive restarts.
+    #[serde(default)]
+    pub(crate) accepted: BTreeMap<String, Vec<u64>>,
+}
+
+/// One account of the registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub(crate) struct Account {}
+
+/// A change to the state, as logged before it is applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Change {
+    /// Accounts created (existing ones are left as they are).
+    ImportAccounts { accounts: Vec<String> },
+    /// A change to the `all_member_push` section.
+    AllMemberPush(all_member_push::Change),
+    /// A call of an endpoint with a daily quota or a minimum spacing was accepted at `at`
+    /// (Unix ms); entries of earlier days are dropped.
+    Accepted { endpoint: String, at: u64 },
+}
+
+/// Beijing time (UTC+8), the day boundary of daily quotas.
+const DAY_OFFSET_MS: u64 = 8 * 3600 * 1000;
+const DAY_MS: u64 = 86_400 * 1000;
+
+/// The calendar day (Beijing time) of a Unix millisecond.
+pub(crate) fn quota_day(unix_ms: u64) -> u64 {
+    (unix_ms + DAY_OFFSET_MS) / DAY_MS
+}
+
+impl State {
+    /// Applies a change that was checked against this state. Never fails.
+    pub(crate) fn apply(&mut self, change: Change) {
+        match change {
+            Change::ImportAccounts { accounts } => {
+                for a in accounts {
+                    self.accounts.entry(a).or_default();
+                }
+            }
+            Change::AllMemberPush(c) => self.all_member_push.apply(c, &mut self.accounts),
+            Change::Accepted { endpoint, at } => {
+                let times = self.accepted.entry(endpoint).or_default();
+                let today = quota_day(at);
+                times.retain(|t| quota_day(*t) == today);
+                times.push(at);
+            }
+        }
+    }
+
+    /// Whether `account` exists.
+    pub(crate) fn exists(&self, account: &str) -> bool {
+        self.accounts.contains_key(account)
+    }
+
+    /// The read-only view handed to tests and served on `GET /__emulator/state`.
+    pub(crate) fn snapshot(&self) -> StateSnapshot {
+        StateSnapshot {
+            accounts: self.accounts.keys().cloned().collect(),
+            all_member_push: self.all_member_push.snapshot(),
+        }
+    }
+}
+
+/// A read-only copy of the emulated app's data, as served on `GET /__emulator/state` (each
+/// section also on `GET /__emulator/state/<section>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StateSnapshot {
+    /// Every account that exists, sorted.
+    pub accounts: Vec<String>,
+    /// The push-to-all family's data.
+    pub all_member_push: AllMemberPushSnapshot,
+}
+
+impl StateSnapshot {
+    /// The section named `name` as JSON (`accounts`, `all_member_push`), for the inspection
+    /// paths.
+    pub(crate) fn section(&self, name: &str) -> Option<serde_json::Value> {
+        match name {
+            "accounts" => serde_json::to_value(&self.accounts).ok(),
+            "all_member_push" => serde_json::to_value(&self.all_member_push).ok(),
+            _ => None,
+        }
+    }
+
+    /// The names of the sections.
+    pub(crate) const SECTIONS: &'static [&'static str] = &["accounts", "all_member_push"];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_keeps_only_today() {
+        let mut s = State::default();
+        let day = 1_704_124_799_999; // 23:59:59.999 in Beijing
+        for at in [day - 10, day, day + 1, day + 2] {
+            s.apply(Change::Accepted {
+                endpoint: "all_member_push/im_push".into(),
+                at,
+            });
+        }
+        assert_eq!(s.accepted["all_member_push/im_push"], [day + 1, day + 2]);
+    }
+
+    #[test]
+    fn quota_day_is_beijing_time() {
+        // 2024-01-01T15:59:59.999Z is 23:59:59.999 in Beijing; one ms later is the next day.
+        let before = 1_704_124_799_999;
+        assert_eq!(quota_day(before) + 1, quota_day(before + 1));
+    }
+
+    #[test]
+    fn changes_round_trip_through_json() {
+        let c = Change::ImportAccounts {
+            accounts: vec!["a".into()],
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text, r#"{"import_accounts":{"accounts":["a"]}}"#);
+        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), c);
+    }
+}
