@@ -145,22 +145,27 @@ impl StructShape {
     /// absent). Answers what was removed or ignored, or the first problem with its path and the
     /// code the service answers.
     pub fn check(&'static self, body: &mut Value) -> Result<Report, ShapeError> {
+        self.check_with(body, ErrorCode::JsonParseFailed)
+    }
+
+    /// Like [`StructShape::check`], with `default` (instead of 90001) as the code for a body
+    /// that is not an object and for fields that name no code of their own: services answer
+    /// a malformed body with their own code (70402 for accounts, 40001 for profiles).
+    pub fn check_with(
+        &'static self,
+        body: &mut Value,
+        default: ErrorCode,
+    ) -> Result<Report, ShapeError> {
         let mut report = Report::default();
         let mut path = String::new();
         let Value::Object(obj) = body else {
             return Err(ShapeError::new(
                 "",
-                ErrorCode::JsonParseFailed,
+                default,
                 "the body must be a JSON object",
             ));
         };
-        check_struct(
-            self,
-            obj,
-            &mut path,
-            ErrorCode::JsonParseFailed,
-            &mut report,
-        )?;
+        check_struct(self, obj, &mut path, default, &mut report)?;
         Ok(report)
     }
 }

@@ -11,7 +11,7 @@ use http::Method;
 use serde_json::Value;
 use tim_core::{Clock, EndpointId, ErrorCode};
 
-use crate::auth::{QueryParams, authenticate};
+use crate::auth::{QueryParams, authenticate, malformed_body_code};
 use crate::config::Config;
 use crate::events::{Dispatcher, EventKind};
 use crate::limits::{self, Windows};
@@ -223,20 +223,17 @@ impl App {
             ));
         }
         let params = QueryParams::parse(query.unwrap_or(""));
-        let identifier = authenticate(&self.config, &params, self.clock.now_secs())?;
+        let identifier = authenticate(&self.config, id, &params, self.clock.now_secs())?;
         let now = self.clock.now_ms();
         limits::per_second(&mut lock(&self.windows), &self.config, id, now)?;
-        let mut value: Value = serde_json::from_slice(body).map_err(|e| {
-            reject(
-                ErrorCode::JsonParseFailed,
-                format!("json parse failed: {e}"),
-            )
-        })?;
-        let report = id.info().request_shape.check(&mut value)?;
+        let malformed = malformed_body_code(id);
+        let mut value: Value = serde_json::from_slice(body)
+            .map_err(|e| reject(malformed, format!("json parse failed: {e}")))?;
+        let report = id.info().request_shape.check_with(&mut value, malformed)?;
         answer.unknown = report.unknown;
         answer.nulls = report.nulls;
         if self.config.strict && !(answer.unknown.is_empty() && answer.nulls.is_empty()) {
-            return Err(strict_refusal(&answer.unknown, &answer.nulls));
+            return Err(strict_refusal(malformed, &answer.unknown, &answer.nulls));
         }
         let mut core = lock(&self.core);
         let mut gate = |cx: &Cx<'_>, cost: u32| -> Res<()> {
@@ -257,7 +254,7 @@ impl App {
     }
 }
 
-fn strict_refusal(unknown: &[String], nulls: &[String]) -> Reject {
+fn strict_refusal(code: ErrorCode, unknown: &[String], nulls: &[String]) -> Reject {
     let mut parts = Vec::new();
     if !unknown.is_empty() {
         parts.push(format!("unknown field(s) {}", unknown.join(", ")));
@@ -266,7 +263,7 @@ fn strict_refusal(unknown: &[String], nulls: &[String]) -> Reject {
         parts.push(format!("null field(s) {}", nulls.join(", ")));
     }
     reject(
-        ErrorCode::JsonParseFailed,
+        code,
         format!(
             "tim-emulator --strict: {} (the service ignores them; check for a typo)",
             parts.join("; ")

@@ -1,8 +1,8 @@
 //! The URL's query parameters and who is calling: SDKAppID, identifier, content type, random,
 //! UserSig (verified with tim-core at the emulator's clock) and admin rights.
 
-use tim_core::ErrorCode;
 use tim_core::usersig::{self, MalformedReason, VerifyError};
+use tim_core::{EndpointId, ErrorCode};
 
 use crate::config::Config;
 use crate::reject::{Res, reject};
@@ -38,8 +38,55 @@ impl QueryParams {
     }
 }
 
-/// URL parameters, UserSig and admin checks, at `now` (Unix seconds). Answers the identifier.
-pub(crate) fn authenticate<'q>(config: &Config, params: &'q QueryParams, now: u64) -> Res<&'q str> {
+/// The first of `candidates` the endpoint's page documents, else `fallback`: services answer
+/// the same situation with codes of their own (the spec lists each endpoint's).
+fn documented(id: EndpointId, candidates: &[ErrorCode], fallback: ErrorCode) -> ErrorCode {
+    let errors = id.info().errors;
+    candidates
+        .iter()
+        .copied()
+        .find(|c| errors.contains(c))
+        .unwrap_or(fallback)
+}
+
+/// The code for a body the service cannot read: 90001 (push, messages), 70402 (accounts),
+/// 40001 (profiles), as each endpoint's page lists; 90001 when it lists none.
+pub(crate) fn malformed_body_code(id: EndpointId) -> ErrorCode {
+    documented(
+        id,
+        &[
+            ErrorCode::JsonParseFailed,
+            ErrorCode::ProfileRequestInvalid,
+            ErrorCode::InvalidParameter,
+            ErrorCode::RequestJsonParseError,
+        ],
+        ErrorCode::JsonParseFailed,
+    )
+}
+
+/// The code for an identifier that is not an app admin: 90009, 70403 or 40004 as each
+/// endpoint's page lists; the public 60010 when it lists none.
+fn admin_required_code(id: EndpointId) -> ErrorCode {
+    documented(
+        id,
+        &[
+            ErrorCode::AdminRequired,
+            ErrorCode::AdminRequiredForAccount,
+            ErrorCode::ProfileAdminRequired,
+            ErrorCode::AdminRequiredForRest,
+        ],
+        ErrorCode::AdminRequiredForRest,
+    )
+}
+
+/// URL parameters, UserSig and admin checks for a call of `id`, at `now` (Unix seconds).
+/// Answers the identifier.
+pub(crate) fn authenticate<'q>(
+    config: &Config,
+    id: EndpointId,
+    params: &'q QueryParams,
+    now: u64,
+) -> Res<&'q str> {
     let sdkappid = match params.get("sdkappid") {
         None | Some("") => {
             return Err(reject(
@@ -100,7 +147,7 @@ pub(crate) fn authenticate<'q>(config: &Config, params: &'q QueryParams, now: u6
     })?;
     if !config.admins.iter().any(|a| a == identifier) {
         return Err(reject(
-            ErrorCode::AdminRequired,
+            admin_required_code(id),
             format!("identifier {identifier:?} is not an app admin"),
         ));
     }

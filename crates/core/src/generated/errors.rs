@@ -10,6 +10,14 @@ use crate::classify::CodeKind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
+    /// 40006 (public): Profile service internal error (while reading, writing or clearing profile data); the outcome is unknown. Retry later.
+    ///
+    /// Spec note: Also answered by im_open_login_svc (account_import, account_delete, newer multiaccount_import). portrait_get may report it per user (sample: Err_Profile_PortraitGet_Read_Custom_Data_Fail).
+    ProfileInternalError,
+    /// 40601 (public): A profile field value is longer than 500 bytes.
+    ///
+    /// Spec note: Also answered by im_open_login_svc/account_import for Nick and FaceUrl.
+    ProfileValueTooLong,
     /// 60002 (public): HTTP request could not be parsed; check the URL.
     HttpParseError,
     /// 60003 (public): The request body is not valid JSON.
@@ -122,24 +130,36 @@ pub enum ErrorCode {
     ///
     /// Spec note: Only the newest error-code table lists 80005.
     ServiceDeactivated,
+    /// 90001 (public): Failed to parse the request JSON.
+    JsonParseFailed,
     /// 90008 (public): From_Account is missing or names an account that does not exist.
     ///
     /// Spec note: A code of the global message table (older and newer revisions), answered by several message services; the im_push page does not list it although im_push takes an optional From_Account.
     FromAccountInvalid,
+    /// 90009 (public): The request requires app admin permissions.
+    AdminRequired,
     /// 90048 (public): The requested user account does not exist (e.g. it was deleted).
     ///
     /// Spec note: A code of the global message table (older and newer revisions); no all_member_push page lists it.
     UserAccountNotFound,
-    /// 90001 (`all_member_push`): Failed to parse the request JSON.
-    JsonParseFailed,
+    /// 90992 (public): Older table: internal service error, try again. Newer table: message callback error. Both add that if every request gets it and a third-party callback is configured, the app server is probably not answering the callback.
+    ///
+    /// Spec note: Kept transient: both revisions advise retrying and the outcome of the failed call is unknown. Transient repeats only idempotent calls (im_push only when the caller opts in to non-idempotent retries) and gives up after the retry budget; a 90992 that persists points at the app's callback server, which retrying cannot fix.
+    InternalError90992,
+    /// 90994 (public): Internal service error; the outcome is unknown.
+    InternalError90994,
+    /// 90995 (public): Internal service error; the outcome is unknown. The newer table's advice for it is that the message is too long: shorten the message content.
+    ///
+    /// Spec note: Kept transient: both revisions describe it as an internal error to retry (the older one says only that). The newer "message too long" advice concerns message bodies, i.e. im_push, which is not idempotent and so is not retried unless the caller opts in; the idempotent tag and attribute calls carry no message body. A caller class would stop the retries both revisions advise.
+    InternalError90995,
+    /// 91000 (public): Internal service error; the outcome is unknown. Retry only if a repeat is harmless.
+    InternalError,
     /// 90002 (`all_member_push`): MsgBody is malformed or not an array.
     MsgBodyInvalid,
     /// 90005 (`all_member_push`): MsgRandom is missing or not an integer.
     MsgRandomInvalid,
     /// 90007 (`all_member_push`): MsgBody is not an array.
     MsgBodyNotArray,
-    /// 90009 (`all_member_push`): The request requires app admin permissions.
-    AdminRequired,
     /// 90010 (`all_member_push`): The JSON is not in message format.
     NotMessageFormat,
     /// 90018 (`all_member_push`): The number of requested accounts exceeds the limit.
@@ -174,22 +194,56 @@ pub enum ErrorCode {
     PushToAllNotEnabled,
     /// 90047 (`all_member_push`): The daily push quota (default 100) is used up.
     DailyPushQuotaExceeded,
-    /// 90992 (`all_member_push`): Older table: internal service error, try again. Newer table: message callback error. Both add that if every request gets it and a third-party callback is configured, the app server is probably not answering the callback.
-    ///
-    /// Spec note: Kept transient: both revisions advise retrying and the outcome of the failed call is unknown. Transient repeats only idempotent calls (im_push only when the caller opts in to non-idempotent retries) and gives up after the retry budget; a 90992 that persists points at the app's callback server, which retrying cannot fix.
-    InternalError90992,
-    /// 90994 (`all_member_push`): Internal service error; the outcome is unknown.
-    InternalError90994,
-    /// 90995 (`all_member_push`): Internal service error; the outcome is unknown. The newer table's advice for it is that the message is too long: shorten the message content.
-    ///
-    /// Spec note: Kept transient: both revisions describe it as an internal error to retry (the older one says only that). The newer "message too long" advice concerns message bodies, i.e. im_push, which is not idempotent and so is not retried unless the caller opts in; the idempotent tag and attribute calls carry no message body. A caller class would stop the retries both revisions advise.
-    InternalError90995,
-    /// 91000 (`all_member_push`): Internal service error; the outcome is unknown. Retry only if a repeat is harmless.
-    InternalError,
     /// 93000 (`all_member_push`): The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.
     ///
     /// Spec note: The limit moved from 8 KB to 12 KB between revisions, as for 80002. The newer page also reuses 93000 in its content-moderation table (content to review over 8 KB), a different service.
     BodyTooLarge,
+    /// 30006 (`im_open_login_svc`): Relationship-chain service internal error (for account_delete: while clearing the deleted account's friends and blocklist); the outcome is unknown.
+    ///
+    /// Spec note: Relationship-chain code (global table, relationship section); account_delete lists it. Shared with the future sns service.
+    SnsInternalError,
+    /// 30007 (`im_open_login_svc`): Relationship-chain service timed out (for account_delete: while clearing relationship data); the outcome is unknown.
+    ///
+    /// Spec note: Relationship-chain code (global table, relationship section); account_delete lists it. Shared with the future sns service.
+    SnsTimeout,
+    /// 30008 (`im_open_login_svc`): Concurrent writes to the same relationship data conflicted; the pages advise batching the writes instead of issuing them concurrently.
+    ///
+    /// Spec note: Transient: the conflicting write may or may not have landed and a later repeat can succeed; only idempotent calls are repeated. Shared with the future sns service.
+    SnsWriteConflict,
+    /// 71000 (`im_open_login_svc`): Accounts can be deleted only in apps on the free (trial) edition; this app is on a paid edition.
+    ///
+    /// Spec note: A 7xxxx public-range code that only account_delete documents. Revisions name the editions differently (Free edition / IM Trial plan; Pro, Ultimate, Flagship, TRTC and Whiteboard apps are refused).
+    AccountDeleteNotAllowed,
+    /// 90003 (`openim`): To_Account is missing or malformed: the page says its items must be strings; the global table says the field is absent or names an account that does not exist.
+    ///
+    /// Spec note: The query_online_status page and the global message table describe 90003 differently (item type vs. absent field / unknown account); both are caller mistakes.
+    ToAccountInvalid,
+    /// 90011 (`openim`): More than 500 accounts in To_Account.
+    ///
+    /// Spec note: The global table words it for batch message sending (batchsendmsg, same service); query_online_status lists it for its own 500-account limit.
+    ToAccountsOverLimit,
+    /// 40001 (`profile`): Incorrect request parameter (e.g. a body that cannot be decoded: Err_Profile_Comm_Decode_Fail); ErrorInfo says which.
+    ProfileRequestInvalid,
+    /// 40002 (`profile`): To_Account (the users whose profiles to read) is not given.
+    ProfileToAccountMissing,
+    /// 40003 (`profile`): The requested account does not exist (it was never imported).
+    ///
+    /// Spec note: Caller, like 90048: the request names an account the app does not have. portrait_get may report it per user in UserProfileItem[].ResultCode.
+    ProfileAccountNotFound,
+    /// 40004 (`profile`): The request requires app admin permissions: identifier must be an app admin.
+    ProfileAdminRequired,
+    /// 40007 (`profile`): No permission to read a requested profile field (read permissions are set per field in the console).
+    ProfileReadForbidden,
+    /// 40008 (`profile`): No permission to write a profile field (write permissions are set per field in the console).
+    ProfileWriteForbidden,
+    /// 40009 (`profile`): A profile field tag does not exist: not a standard tag, or a custom tag the app has not created in the console.
+    ///
+    /// Spec note: Caller although an uncreated custom field is fixed in the console: the request names a tag the app does not have, and repeating cannot help either way.
+    ProfileTagNotFound,
+    /// 40605 (`profile`): A standard profile field has a value it does not accept (e.g. a Gender or AllowType string that is not one of the documented values).
+    ProfileValueInvalid,
+    /// 40610 (`profile`): A standard profile field's value has the wrong type (e.g. a string for a uint32 field).
+    ProfileValueTypeInvalid,
     /// A code the spec does not list.
     Unknown(i64),
 }
@@ -205,6 +259,8 @@ pub enum ErrorScope {
 impl ErrorCode {
     /// Every code the spec lists.
     pub const KNOWN: &'static [ErrorCode] = &[
+        ErrorCode::ProfileInternalError,
+        ErrorCode::ProfileValueTooLong,
         ErrorCode::HttpParseError,
         ErrorCode::RequestJsonParseError,
         ErrorCode::AccountOrSignatureInvalid,
@@ -256,13 +312,17 @@ impl ErrorCode {
         ErrorCode::PreSendCallbackFailed,
         ErrorCode::ImageContentSafetyHit,
         ErrorCode::ServiceDeactivated,
-        ErrorCode::FromAccountInvalid,
-        ErrorCode::UserAccountNotFound,
         ErrorCode::JsonParseFailed,
+        ErrorCode::FromAccountInvalid,
+        ErrorCode::AdminRequired,
+        ErrorCode::UserAccountNotFound,
+        ErrorCode::InternalError90992,
+        ErrorCode::InternalError90994,
+        ErrorCode::InternalError90995,
+        ErrorCode::InternalError,
         ErrorCode::MsgBodyInvalid,
         ErrorCode::MsgRandomInvalid,
         ErrorCode::MsgBodyNotArray,
-        ErrorCode::AdminRequired,
         ErrorCode::NotMessageFormat,
         ErrorCode::AccountsOverLimit,
         ErrorCode::TagTooLong,
@@ -279,15 +339,28 @@ impl ErrorCode {
         ErrorCode::MsgLifeTimeInvalid,
         ErrorCode::PushToAllNotEnabled,
         ErrorCode::DailyPushQuotaExceeded,
-        ErrorCode::InternalError90992,
-        ErrorCode::InternalError90994,
-        ErrorCode::InternalError90995,
-        ErrorCode::InternalError,
         ErrorCode::BodyTooLarge,
+        ErrorCode::SnsInternalError,
+        ErrorCode::SnsTimeout,
+        ErrorCode::SnsWriteConflict,
+        ErrorCode::AccountDeleteNotAllowed,
+        ErrorCode::ToAccountInvalid,
+        ErrorCode::ToAccountsOverLimit,
+        ErrorCode::ProfileRequestInvalid,
+        ErrorCode::ProfileToAccountMissing,
+        ErrorCode::ProfileAccountNotFound,
+        ErrorCode::ProfileAdminRequired,
+        ErrorCode::ProfileReadForbidden,
+        ErrorCode::ProfileWriteForbidden,
+        ErrorCode::ProfileTagNotFound,
+        ErrorCode::ProfileValueInvalid,
+        ErrorCode::ProfileValueTypeInvalid,
     ];
     /// The numeric code.
     pub const fn code(self) -> i64 {
         match self {
+            ErrorCode::ProfileInternalError => 40006i64,
+            ErrorCode::ProfileValueTooLong => 40601i64,
             ErrorCode::HttpParseError => 60002i64,
             ErrorCode::RequestJsonParseError => 60003i64,
             ErrorCode::AccountOrSignatureInvalid => 60004i64,
@@ -339,13 +412,17 @@ impl ErrorCode {
             ErrorCode::PreSendCallbackFailed => 80003i64,
             ErrorCode::ImageContentSafetyHit => 80004i64,
             ErrorCode::ServiceDeactivated => 80005i64,
-            ErrorCode::FromAccountInvalid => 90008i64,
-            ErrorCode::UserAccountNotFound => 90048i64,
             ErrorCode::JsonParseFailed => 90001i64,
+            ErrorCode::FromAccountInvalid => 90008i64,
+            ErrorCode::AdminRequired => 90009i64,
+            ErrorCode::UserAccountNotFound => 90048i64,
+            ErrorCode::InternalError90992 => 90992i64,
+            ErrorCode::InternalError90994 => 90994i64,
+            ErrorCode::InternalError90995 => 90995i64,
+            ErrorCode::InternalError => 91000i64,
             ErrorCode::MsgBodyInvalid => 90002i64,
             ErrorCode::MsgRandomInvalid => 90005i64,
             ErrorCode::MsgBodyNotArray => 90007i64,
-            ErrorCode::AdminRequired => 90009i64,
             ErrorCode::NotMessageFormat => 90010i64,
             ErrorCode::AccountsOverLimit => 90018i64,
             ErrorCode::TagTooLong => 90020i64,
@@ -362,11 +439,22 @@ impl ErrorCode {
             ErrorCode::MsgLifeTimeInvalid => 90044i64,
             ErrorCode::PushToAllNotEnabled => 90045i64,
             ErrorCode::DailyPushQuotaExceeded => 90047i64,
-            ErrorCode::InternalError90992 => 90992i64,
-            ErrorCode::InternalError90994 => 90994i64,
-            ErrorCode::InternalError90995 => 90995i64,
-            ErrorCode::InternalError => 91000i64,
             ErrorCode::BodyTooLarge => 93000i64,
+            ErrorCode::SnsInternalError => 30006i64,
+            ErrorCode::SnsTimeout => 30007i64,
+            ErrorCode::SnsWriteConflict => 30008i64,
+            ErrorCode::AccountDeleteNotAllowed => 71000i64,
+            ErrorCode::ToAccountInvalid => 90003i64,
+            ErrorCode::ToAccountsOverLimit => 90011i64,
+            ErrorCode::ProfileRequestInvalid => 40001i64,
+            ErrorCode::ProfileToAccountMissing => 40002i64,
+            ErrorCode::ProfileAccountNotFound => 40003i64,
+            ErrorCode::ProfileAdminRequired => 40004i64,
+            ErrorCode::ProfileReadForbidden => 40007i64,
+            ErrorCode::ProfileWriteForbidden => 40008i64,
+            ErrorCode::ProfileTagNotFound => 40009i64,
+            ErrorCode::ProfileValueInvalid => 40605i64,
+            ErrorCode::ProfileValueTypeInvalid => 40610i64,
             ErrorCode::Unknown(c) => c,
         }
     }
@@ -375,6 +463,8 @@ impl ErrorCode {
     /// decisions from it: see [`classify`](crate::classify()).
     pub const fn kind(self) -> Option<CodeKind> {
         match self {
+            ErrorCode::ProfileInternalError => Some(CodeKind::Transient),
+            ErrorCode::ProfileValueTooLong => Some(CodeKind::Caller),
             ErrorCode::HttpParseError => Some(CodeKind::Caller),
             ErrorCode::RequestJsonParseError => Some(CodeKind::Caller),
             ErrorCode::AccountOrSignatureInvalid => Some(CodeKind::Config),
@@ -426,13 +516,17 @@ impl ErrorCode {
             ErrorCode::PreSendCallbackFailed => Some(CodeKind::Caller),
             ErrorCode::ImageContentSafetyHit => Some(CodeKind::Caller),
             ErrorCode::ServiceDeactivated => Some(CodeKind::Config),
-            ErrorCode::FromAccountInvalid => Some(CodeKind::Caller),
-            ErrorCode::UserAccountNotFound => Some(CodeKind::Caller),
             ErrorCode::JsonParseFailed => Some(CodeKind::Caller),
+            ErrorCode::FromAccountInvalid => Some(CodeKind::Caller),
+            ErrorCode::AdminRequired => Some(CodeKind::Config),
+            ErrorCode::UserAccountNotFound => Some(CodeKind::Caller),
+            ErrorCode::InternalError90992 => Some(CodeKind::Transient),
+            ErrorCode::InternalError90994 => Some(CodeKind::Transient),
+            ErrorCode::InternalError90995 => Some(CodeKind::Transient),
+            ErrorCode::InternalError => Some(CodeKind::Transient),
             ErrorCode::MsgBodyInvalid => Some(CodeKind::Caller),
             ErrorCode::MsgRandomInvalid => Some(CodeKind::Caller),
             ErrorCode::MsgBodyNotArray => Some(CodeKind::Caller),
-            ErrorCode::AdminRequired => Some(CodeKind::Config),
             ErrorCode::NotMessageFormat => Some(CodeKind::Caller),
             ErrorCode::AccountsOverLimit => Some(CodeKind::Caller),
             ErrorCode::TagTooLong => Some(CodeKind::Caller),
@@ -449,17 +543,36 @@ impl ErrorCode {
             ErrorCode::MsgLifeTimeInvalid => Some(CodeKind::Caller),
             ErrorCode::PushToAllNotEnabled => Some(CodeKind::Config),
             ErrorCode::DailyPushQuotaExceeded => Some(CodeKind::Quota),
-            ErrorCode::InternalError90992 => Some(CodeKind::Transient),
-            ErrorCode::InternalError90994 => Some(CodeKind::Transient),
-            ErrorCode::InternalError90995 => Some(CodeKind::Transient),
-            ErrorCode::InternalError => Some(CodeKind::Transient),
             ErrorCode::BodyTooLarge => Some(CodeKind::Caller),
+            ErrorCode::SnsInternalError => Some(CodeKind::Transient),
+            ErrorCode::SnsTimeout => Some(CodeKind::Transient),
+            ErrorCode::SnsWriteConflict => Some(CodeKind::Transient),
+            ErrorCode::AccountDeleteNotAllowed => Some(CodeKind::Config),
+            ErrorCode::ToAccountInvalid => Some(CodeKind::Caller),
+            ErrorCode::ToAccountsOverLimit => Some(CodeKind::Caller),
+            ErrorCode::ProfileRequestInvalid => Some(CodeKind::Caller),
+            ErrorCode::ProfileToAccountMissing => Some(CodeKind::Caller),
+            ErrorCode::ProfileAccountNotFound => Some(CodeKind::Caller),
+            ErrorCode::ProfileAdminRequired => Some(CodeKind::Config),
+            ErrorCode::ProfileReadForbidden => Some(CodeKind::Config),
+            ErrorCode::ProfileWriteForbidden => Some(CodeKind::Config),
+            ErrorCode::ProfileTagNotFound => Some(CodeKind::Caller),
+            ErrorCode::ProfileValueInvalid => Some(CodeKind::Caller),
+            ErrorCode::ProfileValueTypeInvalid => Some(CodeKind::Caller),
             ErrorCode::Unknown(_) => None,
         }
     }
     /// The documented meaning, for listed codes.
     pub const fn meaning(self) -> Option<&'static str> {
         match self {
+            ErrorCode::ProfileInternalError => {
+                Some(
+                    "Profile service internal error (while reading, writing or clearing profile data); the outcome is unknown. Retry later.",
+                )
+            }
+            ErrorCode::ProfileValueTooLong => {
+                Some("A profile field value is longer than 500 bytes.")
+            }
             ErrorCode::HttpParseError => {
                 Some("HTTP request could not be parsed; check the URL.")
             }
@@ -619,21 +732,39 @@ impl ErrorCode {
                     "The service is deactivated: the edition has expired (buy or renew) or the account is in arrears (top up).",
                 )
             }
+            ErrorCode::JsonParseFailed => Some("Failed to parse the request JSON."),
             ErrorCode::FromAccountInvalid => {
                 Some("From_Account is missing or names an account that does not exist.")
+            }
+            ErrorCode::AdminRequired => {
+                Some("The request requires app admin permissions.")
             }
             ErrorCode::UserAccountNotFound => {
                 Some("The requested user account does not exist (e.g. it was deleted).")
             }
-            ErrorCode::JsonParseFailed => Some("Failed to parse the request JSON."),
+            ErrorCode::InternalError90992 => {
+                Some(
+                    "Older table: internal service error, try again. Newer table: message callback error. Both add that if every request gets it and a third-party callback is configured, the app server is probably not answering the callback.",
+                )
+            }
+            ErrorCode::InternalError90994 => {
+                Some("Internal service error; the outcome is unknown.")
+            }
+            ErrorCode::InternalError90995 => {
+                Some(
+                    "Internal service error; the outcome is unknown. The newer table's advice for it is that the message is too long: shorten the message content.",
+                )
+            }
+            ErrorCode::InternalError => {
+                Some(
+                    "Internal service error; the outcome is unknown. Retry only if a repeat is harmless.",
+                )
+            }
             ErrorCode::MsgBodyInvalid => Some("MsgBody is malformed or not an array."),
             ErrorCode::MsgRandomInvalid => {
                 Some("MsgRandom is missing or not an integer.")
             }
             ErrorCode::MsgBodyNotArray => Some("MsgBody is not an array."),
-            ErrorCode::AdminRequired => {
-                Some("The request requires app admin permissions.")
-            }
             ErrorCode::NotMessageFormat => Some("The JSON is not in message format."),
             ErrorCode::AccountsOverLimit => {
                 Some("The number of requested accounts exceeds the limit.")
@@ -684,27 +815,78 @@ impl ErrorCode {
             ErrorCode::DailyPushQuotaExceeded => {
                 Some("The daily push quota (default 100) is used up.")
             }
-            ErrorCode::InternalError90992 => {
-                Some(
-                    "Older table: internal service error, try again. Newer table: message callback error. Both add that if every request gets it and a third-party callback is configured, the app server is probably not answering the callback.",
-                )
-            }
-            ErrorCode::InternalError90994 => {
-                Some("Internal service error; the outcome is unknown.")
-            }
-            ErrorCode::InternalError90995 => {
-                Some(
-                    "Internal service error; the outcome is unknown. The newer table's advice for it is that the message is too long: shorten the message content.",
-                )
-            }
-            ErrorCode::InternalError => {
-                Some(
-                    "Internal service error; the outcome is unknown. Retry only if a repeat is harmless.",
-                )
-            }
             ErrorCode::BodyTooLarge => {
                 Some(
                     "The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.",
+                )
+            }
+            ErrorCode::SnsInternalError => {
+                Some(
+                    "Relationship-chain service internal error (for account_delete: while clearing the deleted account's friends and blocklist); the outcome is unknown.",
+                )
+            }
+            ErrorCode::SnsTimeout => {
+                Some(
+                    "Relationship-chain service timed out (for account_delete: while clearing relationship data); the outcome is unknown.",
+                )
+            }
+            ErrorCode::SnsWriteConflict => {
+                Some(
+                    "Concurrent writes to the same relationship data conflicted; the pages advise batching the writes instead of issuing them concurrently.",
+                )
+            }
+            ErrorCode::AccountDeleteNotAllowed => {
+                Some(
+                    "Accounts can be deleted only in apps on the free (trial) edition; this app is on a paid edition.",
+                )
+            }
+            ErrorCode::ToAccountInvalid => {
+                Some(
+                    "To_Account is missing or malformed: the page says its items must be strings; the global table says the field is absent or names an account that does not exist.",
+                )
+            }
+            ErrorCode::ToAccountsOverLimit => {
+                Some("More than 500 accounts in To_Account.")
+            }
+            ErrorCode::ProfileRequestInvalid => {
+                Some(
+                    "Incorrect request parameter (e.g. a body that cannot be decoded: Err_Profile_Comm_Decode_Fail); ErrorInfo says which.",
+                )
+            }
+            ErrorCode::ProfileToAccountMissing => {
+                Some("To_Account (the users whose profiles to read) is not given.")
+            }
+            ErrorCode::ProfileAccountNotFound => {
+                Some("The requested account does not exist (it was never imported).")
+            }
+            ErrorCode::ProfileAdminRequired => {
+                Some(
+                    "The request requires app admin permissions: identifier must be an app admin.",
+                )
+            }
+            ErrorCode::ProfileReadForbidden => {
+                Some(
+                    "No permission to read a requested profile field (read permissions are set per field in the console).",
+                )
+            }
+            ErrorCode::ProfileWriteForbidden => {
+                Some(
+                    "No permission to write a profile field (write permissions are set per field in the console).",
+                )
+            }
+            ErrorCode::ProfileTagNotFound => {
+                Some(
+                    "A profile field tag does not exist: not a standard tag, or a custom tag the app has not created in the console.",
+                )
+            }
+            ErrorCode::ProfileValueInvalid => {
+                Some(
+                    "A standard profile field has a value it does not accept (e.g. a Gender or AllowType string that is not one of the documented values).",
+                )
+            }
+            ErrorCode::ProfileValueTypeInvalid => {
+                Some(
+                    "A standard profile field's value has the wrong type (e.g. a string for a uint32 field).",
                 )
             }
             ErrorCode::Unknown(_) => None,
@@ -713,6 +895,8 @@ impl ErrorCode {
     /// The variant name, for listed codes.
     pub const fn name(self) -> Option<&'static str> {
         match self {
+            ErrorCode::ProfileInternalError => Some("ProfileInternalError"),
+            ErrorCode::ProfileValueTooLong => Some("ProfileValueTooLong"),
             ErrorCode::HttpParseError => Some("HttpParseError"),
             ErrorCode::RequestJsonParseError => Some("RequestJsonParseError"),
             ErrorCode::AccountOrSignatureInvalid => Some("AccountOrSignatureInvalid"),
@@ -764,13 +948,17 @@ impl ErrorCode {
             ErrorCode::PreSendCallbackFailed => Some("PreSendCallbackFailed"),
             ErrorCode::ImageContentSafetyHit => Some("ImageContentSafetyHit"),
             ErrorCode::ServiceDeactivated => Some("ServiceDeactivated"),
-            ErrorCode::FromAccountInvalid => Some("FromAccountInvalid"),
-            ErrorCode::UserAccountNotFound => Some("UserAccountNotFound"),
             ErrorCode::JsonParseFailed => Some("JsonParseFailed"),
+            ErrorCode::FromAccountInvalid => Some("FromAccountInvalid"),
+            ErrorCode::AdminRequired => Some("AdminRequired"),
+            ErrorCode::UserAccountNotFound => Some("UserAccountNotFound"),
+            ErrorCode::InternalError90992 => Some("InternalError90992"),
+            ErrorCode::InternalError90994 => Some("InternalError90994"),
+            ErrorCode::InternalError90995 => Some("InternalError90995"),
+            ErrorCode::InternalError => Some("InternalError"),
             ErrorCode::MsgBodyInvalid => Some("MsgBodyInvalid"),
             ErrorCode::MsgRandomInvalid => Some("MsgRandomInvalid"),
             ErrorCode::MsgBodyNotArray => Some("MsgBodyNotArray"),
-            ErrorCode::AdminRequired => Some("AdminRequired"),
             ErrorCode::NotMessageFormat => Some("NotMessageFormat"),
             ErrorCode::AccountsOverLimit => Some("AccountsOverLimit"),
             ErrorCode::TagTooLong => Some("TagTooLong"),
@@ -787,17 +975,30 @@ impl ErrorCode {
             ErrorCode::MsgLifeTimeInvalid => Some("MsgLifeTimeInvalid"),
             ErrorCode::PushToAllNotEnabled => Some("PushToAllNotEnabled"),
             ErrorCode::DailyPushQuotaExceeded => Some("DailyPushQuotaExceeded"),
-            ErrorCode::InternalError90992 => Some("InternalError90992"),
-            ErrorCode::InternalError90994 => Some("InternalError90994"),
-            ErrorCode::InternalError90995 => Some("InternalError90995"),
-            ErrorCode::InternalError => Some("InternalError"),
             ErrorCode::BodyTooLarge => Some("BodyTooLarge"),
+            ErrorCode::SnsInternalError => Some("SnsInternalError"),
+            ErrorCode::SnsTimeout => Some("SnsTimeout"),
+            ErrorCode::SnsWriteConflict => Some("SnsWriteConflict"),
+            ErrorCode::AccountDeleteNotAllowed => Some("AccountDeleteNotAllowed"),
+            ErrorCode::ToAccountInvalid => Some("ToAccountInvalid"),
+            ErrorCode::ToAccountsOverLimit => Some("ToAccountsOverLimit"),
+            ErrorCode::ProfileRequestInvalid => Some("ProfileRequestInvalid"),
+            ErrorCode::ProfileToAccountMissing => Some("ProfileToAccountMissing"),
+            ErrorCode::ProfileAccountNotFound => Some("ProfileAccountNotFound"),
+            ErrorCode::ProfileAdminRequired => Some("ProfileAdminRequired"),
+            ErrorCode::ProfileReadForbidden => Some("ProfileReadForbidden"),
+            ErrorCode::ProfileWriteForbidden => Some("ProfileWriteForbidden"),
+            ErrorCode::ProfileTagNotFound => Some("ProfileTagNotFound"),
+            ErrorCode::ProfileValueInvalid => Some("ProfileValueInvalid"),
+            ErrorCode::ProfileValueTypeInvalid => Some("ProfileValueTypeInvalid"),
             ErrorCode::Unknown(_) => None,
         }
     }
     /// Where the code is documented, for listed codes.
     pub const fn scope(self) -> Option<ErrorScope> {
         match self {
+            ErrorCode::ProfileInternalError => Some(ErrorScope::Public),
+            ErrorCode::ProfileValueTooLong => Some(ErrorScope::Public),
             ErrorCode::HttpParseError => Some(ErrorScope::Public),
             ErrorCode::RequestJsonParseError => Some(ErrorScope::Public),
             ErrorCode::AccountOrSignatureInvalid => Some(ErrorScope::Public),
@@ -849,13 +1050,17 @@ impl ErrorCode {
             ErrorCode::PreSendCallbackFailed => Some(ErrorScope::Public),
             ErrorCode::ImageContentSafetyHit => Some(ErrorScope::Public),
             ErrorCode::ServiceDeactivated => Some(ErrorScope::Public),
+            ErrorCode::JsonParseFailed => Some(ErrorScope::Public),
             ErrorCode::FromAccountInvalid => Some(ErrorScope::Public),
+            ErrorCode::AdminRequired => Some(ErrorScope::Public),
             ErrorCode::UserAccountNotFound => Some(ErrorScope::Public),
-            ErrorCode::JsonParseFailed => Some(ErrorScope::Service("all_member_push")),
+            ErrorCode::InternalError90992 => Some(ErrorScope::Public),
+            ErrorCode::InternalError90994 => Some(ErrorScope::Public),
+            ErrorCode::InternalError90995 => Some(ErrorScope::Public),
+            ErrorCode::InternalError => Some(ErrorScope::Public),
             ErrorCode::MsgBodyInvalid => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::MsgRandomInvalid => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::MsgBodyNotArray => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::AdminRequired => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::NotMessageFormat => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::AccountsOverLimit => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::TagTooLong => Some(ErrorScope::Service("all_member_push")),
@@ -884,11 +1089,24 @@ impl ErrorCode {
             ErrorCode::DailyPushQuotaExceeded => {
                 Some(ErrorScope::Service("all_member_push"))
             }
-            ErrorCode::InternalError90992 => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::InternalError90994 => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::InternalError90995 => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::InternalError => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::BodyTooLarge => Some(ErrorScope::Service("all_member_push")),
+            ErrorCode::SnsInternalError => Some(ErrorScope::Service("im_open_login_svc")),
+            ErrorCode::SnsTimeout => Some(ErrorScope::Service("im_open_login_svc")),
+            ErrorCode::SnsWriteConflict => Some(ErrorScope::Service("im_open_login_svc")),
+            ErrorCode::AccountDeleteNotAllowed => {
+                Some(ErrorScope::Service("im_open_login_svc"))
+            }
+            ErrorCode::ToAccountInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::ToAccountsOverLimit => Some(ErrorScope::Service("openim")),
+            ErrorCode::ProfileRequestInvalid => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileToAccountMissing => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileAccountNotFound => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileAdminRequired => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileReadForbidden => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileWriteForbidden => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileTagNotFound => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileValueInvalid => Some(ErrorScope::Service("profile")),
+            ErrorCode::ProfileValueTypeInvalid => Some(ErrorScope::Service("profile")),
             ErrorCode::Unknown(_) => None,
         }
     }
@@ -896,6 +1114,8 @@ impl ErrorCode {
 impl From<i64> for ErrorCode {
     fn from(code: i64) -> Self {
         match code {
+            40006i64 => ErrorCode::ProfileInternalError,
+            40601i64 => ErrorCode::ProfileValueTooLong,
             60002i64 => ErrorCode::HttpParseError,
             60003i64 => ErrorCode::RequestJsonParseError,
             60004i64 => ErrorCode::AccountOrSignatureInvalid,
@@ -947,13 +1167,17 @@ impl From<i64> for ErrorCode {
             80003i64 => ErrorCode::PreSendCallbackFailed,
             80004i64 => ErrorCode::ImageContentSafetyHit,
             80005i64 => ErrorCode::ServiceDeactivated,
-            90008i64 => ErrorCode::FromAccountInvalid,
-            90048i64 => ErrorCode::UserAccountNotFound,
             90001i64 => ErrorCode::JsonParseFailed,
+            90008i64 => ErrorCode::FromAccountInvalid,
+            90009i64 => ErrorCode::AdminRequired,
+            90048i64 => ErrorCode::UserAccountNotFound,
+            90992i64 => ErrorCode::InternalError90992,
+            90994i64 => ErrorCode::InternalError90994,
+            90995i64 => ErrorCode::InternalError90995,
+            91000i64 => ErrorCode::InternalError,
             90002i64 => ErrorCode::MsgBodyInvalid,
             90005i64 => ErrorCode::MsgRandomInvalid,
             90007i64 => ErrorCode::MsgBodyNotArray,
-            90009i64 => ErrorCode::AdminRequired,
             90010i64 => ErrorCode::NotMessageFormat,
             90018i64 => ErrorCode::AccountsOverLimit,
             90020i64 => ErrorCode::TagTooLong,
@@ -970,11 +1194,22 @@ impl From<i64> for ErrorCode {
             90044i64 => ErrorCode::MsgLifeTimeInvalid,
             90045i64 => ErrorCode::PushToAllNotEnabled,
             90047i64 => ErrorCode::DailyPushQuotaExceeded,
-            90992i64 => ErrorCode::InternalError90992,
-            90994i64 => ErrorCode::InternalError90994,
-            90995i64 => ErrorCode::InternalError90995,
-            91000i64 => ErrorCode::InternalError,
             93000i64 => ErrorCode::BodyTooLarge,
+            30006i64 => ErrorCode::SnsInternalError,
+            30007i64 => ErrorCode::SnsTimeout,
+            30008i64 => ErrorCode::SnsWriteConflict,
+            71000i64 => ErrorCode::AccountDeleteNotAllowed,
+            90003i64 => ErrorCode::ToAccountInvalid,
+            90011i64 => ErrorCode::ToAccountsOverLimit,
+            40001i64 => ErrorCode::ProfileRequestInvalid,
+            40002i64 => ErrorCode::ProfileToAccountMissing,
+            40003i64 => ErrorCode::ProfileAccountNotFound,
+            40004i64 => ErrorCode::ProfileAdminRequired,
+            40007i64 => ErrorCode::ProfileReadForbidden,
+            40008i64 => ErrorCode::ProfileWriteForbidden,
+            40009i64 => ErrorCode::ProfileTagNotFound,
+            40605i64 => ErrorCode::ProfileValueInvalid,
+            40610i64 => ErrorCode::ProfileValueTypeInvalid,
             other => ErrorCode::Unknown(other),
         }
     }

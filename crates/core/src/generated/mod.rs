@@ -8,6 +8,15 @@ pub(crate) mod shapes;
 /// `v4/all_member_push/*`: Push to all users (or to a segment chosen by tags and attributes), and manage the user tags and attributes that segments are built from. Sources: Tencent Cloud Chat REST documentation pages 1047/37165-37175 and the public error-code table 1047/34348.
 #[cfg(feature = "all_member_push")]
 pub mod all_member_push;
+/// `v4/im_open_login_svc/*`: Account management: import app accounts into Chat (one or up to 100 at a time), delete and check them, and invalidate a user's login state. Sources: Tencent Cloud Chat REST documentation pages 1047/34953 (account_import), 34954 (multiaccount_import), 34955 (account_delete), 34956 (account_check), 34957 (kick), the usage-limits page (Product Introduction > Use Limits: call rates, UserID rules) and the public error-code table 1047/34348.
+#[cfg(feature = "im_open_login_svc")]
+pub mod im_open_login_svc;
+/// `v4/openim/*`: One-to-one messaging service; this file holds presence so far: query the login state of up to 500 users. Sources: Tencent Cloud Chat REST documentation page 1047/35477 (query_online_status; its older revision documents the same call as querystate), the online-status concept page (Product Introduction > Account System > Online Status Management) and the public error-code table 1047/34348.
+#[cfg(feature = "openim")]
+pub mod openim;
+/// `v4/profile/*`: User profiles: set and read a user's standard (Tag_Profile_IM_*) and custom (Tag_Profile_Custom_*) profile fields. Sources: Tencent Cloud Chat REST documentation pages 1047/34916 (portrait_set), 1047/34917 (portrait_get), the profile-fields page 1047/33520 and the public error-code table 1047/34348 (profile section).
+#[cfg(feature = "profile")]
+pub mod profile;
 pub use errors::{ErrorCode, ErrorScope};
 pub use regions::{Region, UnknownRegion};
 pub use registry::EndpointId;

@@ -44,6 +44,30 @@ pub enum EndpointId {
     #[cfg(feature = "all_member_push")]
     /// `all_member_push/im_remove_all_tags`: see [`all_member_push::RemoveAllTags`](crate::all_member_push::RemoveAllTags).
     AllMemberPushRemoveAllTags,
+    #[cfg(feature = "im_open_login_svc")]
+    /// `im_open_login_svc/account_import`: see [`im_open_login_svc::AccountImport`](crate::im_open_login_svc::AccountImport).
+    ImOpenLoginSvcAccountImport,
+    #[cfg(feature = "im_open_login_svc")]
+    /// `im_open_login_svc/multiaccount_import`: see [`im_open_login_svc::MultiAccountImport`](crate::im_open_login_svc::MultiAccountImport).
+    ImOpenLoginSvcMultiAccountImport,
+    #[cfg(feature = "im_open_login_svc")]
+    /// `im_open_login_svc/account_delete`: see [`im_open_login_svc::AccountDelete`](crate::im_open_login_svc::AccountDelete).
+    ImOpenLoginSvcAccountDelete,
+    #[cfg(feature = "im_open_login_svc")]
+    /// `im_open_login_svc/account_check`: see [`im_open_login_svc::AccountCheck`](crate::im_open_login_svc::AccountCheck).
+    ImOpenLoginSvcAccountCheck,
+    #[cfg(feature = "im_open_login_svc")]
+    /// `im_open_login_svc/kick`: see [`im_open_login_svc::Kick`](crate::im_open_login_svc::Kick).
+    ImOpenLoginSvcKick,
+    #[cfg(feature = "openim")]
+    /// `openim/query_online_status`: see [`openim::QueryOnlineStatus`](crate::openim::QueryOnlineStatus).
+    OpenimQueryOnlineStatus,
+    #[cfg(feature = "profile")]
+    /// `profile/portrait_set`: see [`profile::PortraitSet`](crate::profile::PortraitSet).
+    ProfilePortraitSet,
+    #[cfg(feature = "profile")]
+    /// `profile/portrait_get`: see [`profile::PortraitGet`](crate::profile::PortraitGet).
+    ProfilePortraitGet,
 }
 impl EndpointId {
     /// Every endpoint compiled in, by service, in spec order.
@@ -68,6 +92,22 @@ impl EndpointId {
         EndpointId::AllMemberPushRemoveTag,
         #[cfg(feature = "all_member_push")]
         EndpointId::AllMemberPushRemoveAllTags,
+        #[cfg(feature = "im_open_login_svc")]
+        EndpointId::ImOpenLoginSvcAccountImport,
+        #[cfg(feature = "im_open_login_svc")]
+        EndpointId::ImOpenLoginSvcMultiAccountImport,
+        #[cfg(feature = "im_open_login_svc")]
+        EndpointId::ImOpenLoginSvcAccountDelete,
+        #[cfg(feature = "im_open_login_svc")]
+        EndpointId::ImOpenLoginSvcAccountCheck,
+        #[cfg(feature = "im_open_login_svc")]
+        EndpointId::ImOpenLoginSvcKick,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimQueryOnlineStatus,
+        #[cfg(feature = "profile")]
+        EndpointId::ProfilePortraitSet,
+        #[cfg(feature = "profile")]
+        EndpointId::ProfilePortraitGet,
     ];
     /// What the spec says about the endpoint.
     pub fn info(self) -> &'static EndpointInfo {
@@ -111,6 +151,38 @@ impl EndpointId {
             #[cfg(feature = "all_member_push")]
             EndpointId::AllMemberPushRemoveAllTags => {
                 <crate::all_member_push::RemoveAllTags as Endpoint>::INFO
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountImport => {
+                <crate::im_open_login_svc::AccountImport as Endpoint>::INFO
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcMultiAccountImport => {
+                <crate::im_open_login_svc::MultiAccountImport as Endpoint>::INFO
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountDelete => {
+                <crate::im_open_login_svc::AccountDelete as Endpoint>::INFO
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountCheck => {
+                <crate::im_open_login_svc::AccountCheck as Endpoint>::INFO
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcKick => {
+                <crate::im_open_login_svc::Kick as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimQueryOnlineStatus => {
+                <crate::openim::QueryOnlineStatus as Endpoint>::INFO
+            }
+            #[cfg(feature = "profile")]
+            EndpointId::ProfilePortraitSet => {
+                <crate::profile::PortraitSet as Endpoint>::INFO
+            }
+            #[cfg(feature = "profile")]
+            EndpointId::ProfilePortraitGet => {
+                <crate::profile::PortraitGet as Endpoint>::INFO
             }
         }
     }
@@ -181,6 +253,38 @@ impl EndpointId {
             EndpointId::AllMemberPushRemoveAllTags => {
                 visitor.visit::<crate::all_member_push::RemoveAllTags>()
             }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountImport => {
+                visitor.visit::<crate::im_open_login_svc::AccountImport>()
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcMultiAccountImport => {
+                visitor.visit::<crate::im_open_login_svc::MultiAccountImport>()
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountDelete => {
+                visitor.visit::<crate::im_open_login_svc::AccountDelete>()
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountCheck => {
+                visitor.visit::<crate::im_open_login_svc::AccountCheck>()
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcKick => {
+                visitor.visit::<crate::im_open_login_svc::Kick>()
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimQueryOnlineStatus => {
+                visitor.visit::<crate::openim::QueryOnlineStatus>()
+            }
+            #[cfg(feature = "profile")]
+            EndpointId::ProfilePortraitSet => {
+                visitor.visit::<crate::profile::PortraitSet>()
+            }
+            #[cfg(feature = "profile")]
+            EndpointId::ProfilePortraitGet => {
+                visitor.visit::<crate::profile::PortraitGet>()
+            }
         }
     }
     /// Calls `visitor` with the endpoint's marker type if it is a [`Batch`](crate::Batch)
@@ -216,6 +320,22 @@ impl EndpointId {
             #[cfg(feature = "all_member_push")]
             EndpointId::AllMemberPushRemoveAllTags => {
                 Some(visitor.visit::<crate::all_member_push::RemoveAllTags>())
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcMultiAccountImport => {
+                Some(visitor.visit::<crate::im_open_login_svc::MultiAccountImport>())
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountDelete => {
+                Some(visitor.visit::<crate::im_open_login_svc::AccountDelete>())
+            }
+            #[cfg(feature = "im_open_login_svc")]
+            EndpointId::ImOpenLoginSvcAccountCheck => {
+                Some(visitor.visit::<crate::im_open_login_svc::AccountCheck>())
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimQueryOnlineStatus => {
+                Some(visitor.visit::<crate::openim::QueryOnlineStatus>())
             }
             _ => None,
         }

@@ -110,7 +110,7 @@ impl<E: Endpoint> Handler for Op<E> {
 fn decode<E: Endpoint>(body: Value) -> Res<E::Request> {
     let req: E::Request = serde_json::from_value(body).map_err(|e| {
         reject(
-            ErrorCode::JsonParseFailed,
+            crate::auth::malformed_body_code(E::INFO.id),
             format!("json parse failed: {e}"),
         )
     })?;
