@@ -9,4 +9,5 @@ mod redaction;
 mod retry_table;
 mod samples;
 mod spec_json;
+mod tag_sets;
 mod usersig_interop;

@@ -154,6 +154,23 @@ pub enum Limit {
         /// The shared value.
         value: String,
     },
+    /// A tag (a profile field's name, ...) that is neither standard nor of the custom form.
+    UnknownTag {
+        /// The tag found.
+        tag: String,
+    },
+    /// A value of the wrong JSON type for its tag.
+    WrongType {
+        /// What the tag takes, e.g. `a string`.
+        expected: &'static str,
+    },
+    /// A value outside the tag's accepted values.
+    NotAllowed {
+        /// The value found.
+        value: String,
+        /// The accepted values.
+        allowed: &'static [&'static str],
+    },
 }
 
 impl fmt::Display for Limit {
@@ -179,6 +196,13 @@ impl fmt::Display for Limit {
                 write!(f, "{first} and {second} cannot be used together")
             }
             Limit::Overlap { other, value } => write!(f, "{value:?} also appears in {other}"),
+            Limit::UnknownTag { tag } => write!(f, "unknown tag {tag:?}"),
+            Limit::WrongType { expected } => write!(f, "must be {expected}"),
+            Limit::NotAllowed { value, allowed } => write!(
+                f,
+                "{value:?} is not accepted (accepted: {})",
+                allowed.join(", ")
+            ),
         }
     }
 }
@@ -298,6 +322,84 @@ pub(crate) mod check {
             ));
         }
         Ok(())
+    }
+
+    /// A tag outside the set.
+    #[allow(dead_code)] // used by the generated tag sets (profile fields)
+    pub(crate) fn unknown_tag(
+        at: &FieldPath<'_>,
+        tag: &str,
+        code: Option<ErrorCode>,
+    ) -> LimitError {
+        LimitError::new(
+            at,
+            Limit::UnknownTag {
+                tag: tag.to_owned(),
+            },
+            code,
+        )
+    }
+
+    /// The string inside a JSON value.
+    #[allow(dead_code)] // used by the generated tag sets (profile fields)
+    pub(crate) fn json_str<'v>(
+        at: &FieldPath<'_>,
+        v: &'v serde_json::Value,
+        code: Option<ErrorCode>,
+    ) -> Result<&'v str, LimitError> {
+        v.as_str().ok_or_else(|| {
+            LimitError::new(
+                at,
+                Limit::WrongType {
+                    expected: "a string",
+                },
+                code,
+            )
+        })
+    }
+
+    /// The unsigned integer inside a JSON value, at most `max`.
+    #[allow(dead_code)] // used by the generated tag sets (profile fields)
+    pub(crate) fn json_uint(
+        at: &FieldPath<'_>,
+        v: &serde_json::Value,
+        max: u64,
+        code: Option<ErrorCode>,
+    ) -> Result<u64, LimitError> {
+        v.as_u64().filter(|n| *n <= max).ok_or_else(|| {
+            LimitError::new(
+                at,
+                Limit::WrongType {
+                    expected: if max == u64::from(u32::MAX) {
+                        "an integer from 0 to 4294967295"
+                    } else {
+                        "an unsigned integer"
+                    },
+                },
+                code,
+            )
+        })
+    }
+
+    /// `value` is one of `allowed`.
+    #[allow(dead_code)] // used by the generated tag sets (profile fields)
+    pub(crate) fn one_of(
+        at: &FieldPath<'_>,
+        value: &str,
+        allowed: &'static [&'static str],
+        code: Option<ErrorCode>,
+    ) -> Result<(), LimitError> {
+        if allowed.contains(&value) {
+            return Ok(());
+        }
+        Err(LimitError::new(
+            at,
+            Limit::NotAllowed {
+                value: value.to_owned(),
+                allowed,
+            },
+            code,
+        ))
     }
 
     pub(crate) fn range(

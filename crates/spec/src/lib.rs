@@ -127,7 +127,7 @@ impl Limits {
 
 /// A rule across the fields of one struct.
 #[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
-#[serde(tag = "rule", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rule {
     /// At most one of the groups may be present.
     Exclusive {
@@ -143,15 +143,123 @@ pub enum Rule {
         /// The server's answer when they share a value.
         code: Option<i64>,
     },
+    /// A tag/value pair of a tag set (`{"Tag": ..., "Value": ...}`): the tag must be one of the
+    /// set and the value of its type and within its limits. The codes come from the set.
+    TagValue {
+        /// Wire name of the tag field (a string).
+        tag: String,
+        /// Wire name of the value field (any JSON).
+        value: String,
+        /// The tag set, by name, in the same service.
+        tags: String,
+    },
+    /// Every item of a list of strings must be a tag of the set.
+    KnownTags {
+        /// Wire name of the list.
+        field: String,
+        /// The tag set, by name, in the same service.
+        tags: String,
+    },
 }
 
 impl Rule {
-    /// The code the rule answers.
+    /// The code the rule answers (tag rules answer their set's codes).
     pub fn code(&self) -> Option<i64> {
         match self {
             Rule::Exclusive { code, .. } | Rule::Disjoint { code, .. } => *code,
+            Rule::TagValue { .. } | Rule::KnownTags { .. } => None,
         }
     }
+}
+
+/// A set of named fields whose values are typed by name, e.g. the profile fields
+/// (`Tag_Profile_IM_Nick`: a string of at most 500 bytes): the standard tags, and a prefix for
+/// app-defined ones.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TagSet {
+    /// The Rust name of the generated enum (the key in `tags`).
+    #[serde(skip)]
+    pub name: String,
+    /// Documentation.
+    pub doc: String,
+    /// The server's answer for a tag that is neither standard nor of the custom form.
+    pub unknown_code: Option<i64>,
+    /// The server's answer for a standard tag's value of the wrong JSON type.
+    pub type_code: Option<i64>,
+    /// App-defined tags.
+    pub custom: Option<CustomTags>,
+    /// The standard tags.
+    pub standard: Vec<TagDef>,
+    /// Where the pages disagree or are silent.
+    pub note: Option<String>,
+}
+
+impl TagSet {
+    /// Every code the set can answer.
+    pub fn codes(&self) -> Vec<i64> {
+        let mut out: Vec<i64> = [self.unknown_code, self.type_code]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Some(c) = &self.custom {
+            out.extend(c.limits.codes());
+        }
+        for t in &self.standard {
+            out.extend(t.limits.codes());
+            out.extend(t.values.as_ref().and_then(|v| v.code));
+        }
+        out
+    }
+}
+
+/// App-defined tags: a prefix and a keyword.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomTags {
+    /// The prefix, e.g. `Tag_Profile_Custom_`.
+    pub prefix: String,
+    /// Most bytes of the keyword after the prefix (ASCII letters).
+    pub keyword_max_bytes: u64,
+    /// Documentation.
+    pub doc: String,
+    /// Limits of a string value.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Where the pages disagree or are silent.
+    pub note: Option<String>,
+}
+
+/// One standard tag.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TagDef {
+    /// The tag, e.g. `Tag_Profile_IM_Nick`.
+    pub wire: String,
+    /// The Rust variant, e.g. `Nick`.
+    pub rust: String,
+    /// The value's type: `string`, `u32` or `u64`.
+    #[serde(rename = "type")]
+    pub ty: Prim,
+    /// Documentation.
+    pub doc: String,
+    /// Limits of the value (`max_bytes` for strings, `range` for integers).
+    #[serde(default)]
+    pub limits: Limits,
+    /// The only values a string tag accepts.
+    pub values: Option<AllowedValues>,
+    /// Where the pages disagree or are silent.
+    pub note: Option<String>,
+}
+
+/// The values a tag accepts.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedValues {
+    /// Every accepted value.
+    pub values: Vec<String>,
+    /// The server's answer for another value.
+    pub code: Option<i64>,
 }
 
 /// The documented call frequency of an endpoint.
@@ -456,6 +564,8 @@ pub struct Service {
     pub source: String,
     /// The named types the service's file defines.
     pub types: Vec<String>,
+    /// Its tag sets, by name.
+    pub tag_sets: Vec<TagSet>,
     /// Endpoints in spec order.
     pub endpoints: Vec<Endpoint>,
 }

@@ -259,6 +259,23 @@ fn check_rules(p: &mut Problems, path: &str, rules: &[Rule], fields: &[Field]) {
     for (i, r) in rules.iter().enumerate() {
         let rpath = format!("{path}.rules[{i}]");
         match r {
+            Rule::TagValue { tag, value, .. } => {
+                match find(tag) {
+                    Some(f) if f.ty == Ty::Prim(Prim::String) && !f.optional => {}
+                    _ => p.push(&rpath, format!("{tag:?} must be a required string field")),
+                }
+                match find(value) {
+                    Some(f) if f.ty == Ty::Prim(Prim::Json) && !f.optional => {}
+                    _ => p.push(&rpath, format!("{value:?} must be a required json field")),
+                }
+            }
+            Rule::KnownTags { field, .. } => match find(field) {
+                Some(f) if f.ty == Ty::List(Box::new(Ty::Prim(Prim::String))) && !f.optional => {}
+                _ => p.push(
+                    &rpath,
+                    format!("{field:?} must be a required list of strings"),
+                ),
+            },
             Rule::Exclusive { groups, .. } => {
                 for w in groups.iter().flatten() {
                     match find(w) {
@@ -797,6 +814,56 @@ fn build(
                 samples: e.samples.clone(),
             });
         }
+        let mut tag_sets = Vec::new();
+        for (name, set) in &s.tags {
+            let tpath = format!("{file}: tags.{name}");
+            if type_names.contains(name) {
+                p.push(&tpath, "the name is taken by a type");
+            }
+            for c in set.codes() {
+                if !known(c) {
+                    p.push(&tpath, format!("code {c} is not in any errors table"));
+                }
+            }
+            let mut rusts = BTreeSet::new();
+            for (i, t) in set.standard.iter().enumerate() {
+                let at = format!("{tpath}.standard[{i}] ({})", t.wire);
+                if !rusts.insert(t.rust.clone()) {
+                    p.push(&at, "duplicate Rust name");
+                }
+                if !matches!(t.ty, Prim::String | Prim::U32 | Prim::U64) {
+                    p.push(&at, "a tag's type is string, u32 or u64");
+                }
+                check_limits(&mut p, &at, &Ty::Prim(t.ty), &t.limits);
+                if t.values.is_some() && t.ty != Prim::String {
+                    p.push(&at, "values need a string tag");
+                }
+            }
+            let mut set = set.clone();
+            set.name = name.clone();
+            tag_sets.push(set);
+        }
+        let rules_of_service = s
+            .types
+            .values()
+            .filter_map(|t| match t {
+                NamedType::Struct { rules, .. } => Some(rules),
+                NamedType::Union { .. } => None,
+            })
+            .flatten()
+            .chain(s.endpoints.iter().flat_map(|e| &e.request.rules));
+        for r in rules_of_service {
+            if let Rule::TagValue { tags, .. } | Rule::KnownTags { tags, .. } = r {
+                if !s.tags.contains_key(tags) {
+                    p.push(
+                        file,
+                        format!(
+                            "a rule names tag set {tags:?}, which this service does not define"
+                        ),
+                    );
+                }
+            }
+        }
         out_services.push(Service {
             name: s.service.clone(),
             module: module.clone(),
@@ -804,6 +871,7 @@ fn build(
             note: s.note.clone(),
             source: file.clone(),
             types: s.types.keys().cloned().collect(),
+            tag_sets,
             endpoints,
         });
     }

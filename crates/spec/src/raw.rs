@@ -27,6 +27,8 @@ pub(crate) struct ServiceFile {
     pub(crate) errors: Vec<ErrorSpec>,
     #[serde(default)]
     pub(crate) types: BTreeMap<String, NamedType>,
+    #[serde(default)]
+    pub(crate) tags: BTreeMap<String, crate::TagSet>,
     pub(crate) endpoints: Vec<EndpointSpec>,
 }
 

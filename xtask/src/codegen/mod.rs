@@ -15,6 +15,7 @@ mod modules;
 mod regions;
 mod registry;
 mod shapes;
+mod tags;
 mod tokens;
 mod types;
 
@@ -95,6 +96,13 @@ pub(crate) fn generate(model: &Model) -> Result<BTreeMap<String, String>, Vec<St
             s.source.clone(),
             shapes::service_shapes(s, model),
         ));
+        if !s.tag_sets.is_empty() {
+            outputs.push((
+                format!("{dir}/tags.rs"),
+                s.source.clone(),
+                tags::tags_file(s, model),
+            ));
+        }
     }
     let mut files = BTreeMap::new();
     let mut problems = Vec::new();

@@ -68,12 +68,21 @@ pub(crate) fn service_mod(s: &Service) -> TokenStream {
             }
         })
         .collect();
+    let tags = if s.tag_sets.is_empty() {
+        quote!()
+    } else {
+        quote!(
+            mod tags;
+            pub use tags::*;
+        )
+    };
     quote! {
         #(#![doc = #lines])*
         mod api;
         mod endpoints;
         pub(crate) mod shapes;
         mod types;
+        #tags
 
         pub use api::Api;
         pub use endpoints::*;

@@ -139,6 +139,38 @@ pub(crate) fn validate_impl(s: &Struct, model: &Model) -> TokenStream {
                 });
                 body.extend(quote!(check::exclusive(at, &[#(#groups),*], #code)?;));
             }
+            Rule::TagValue { tag, value, tags } => {
+                let find = |w: &str| {
+                    s.fields
+                        .iter()
+                        .find(|f| f.wire == w)
+                        .expect("checked in model")
+                };
+                let (tf, vf) = (find(tag), find(value));
+                let (tn, vn) = (ident(&tf.rust), ident(&vf.rust));
+                let (tw, vw) = (&tf.wire, &vf.wire);
+                let set = ident(tags);
+                body.extend(quote! {
+                    super::tags::#set::check_value(&self.#tn, &self.#vn, &at.field(#tw), &at.field(#vw))?;
+                });
+            }
+            Rule::KnownTags { field, tags } => {
+                let f = s
+                    .fields
+                    .iter()
+                    .find(|f| &f.wire == field)
+                    .expect("checked in model");
+                let (n, w) = (ident(&f.rust), &f.wire);
+                let set = ident(tags);
+                body.extend(quote! {
+                    {
+                        let at_list = at.field(#w);
+                        for (i, t) in self.#n.iter().enumerate() {
+                            super::tags::#set::check_tag(t, &at_list.index(i))?;
+                        }
+                    }
+                });
+            }
             Rule::Disjoint { fields, code } => {
                 let code = code_tokens(*code, model);
                 let find = |w: &str| {

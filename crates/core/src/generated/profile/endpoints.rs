@@ -219,7 +219,7 @@ pub struct PortraitGetRequest {
     pub to_account: Vec<String>,
     /// `TagList`: Tags to read: standard Tag_Profile_IM_* and custom Tag_Profile_Custom_* tags.
     ///
-    /// Spec note: An unknown tag is answered with 40009, a tag without read permission with 40007; neither can be checked locally.
+    /// Spec note: Each tag is checked against the ProfileTag set (an unknown one is answered with 40009); a tag without read permission is answered with 40007, which only the server can know.
     #[serde(rename = "TagList")]
     pub tag_list: Vec<String>,
     /// Fields this version of the spec does not know (e.g. ones Tencent added later),
@@ -263,6 +263,12 @@ impl Validate for PortraitGetRequest {
                     1,
                     Some(ErrorCode::ProfileToAccountMissing),
                 )?;
+            }
+        }
+        {
+            let at_list = at.field("TagList");
+            for (i, t) in self.tag_list.iter().enumerate() {
+                super::tags::ProfileTag::check_tag(t, &at_list.index(i))?;
             }
         }
         Ok(())

@@ -9,6 +9,8 @@ mod api;
 mod endpoints;
 pub(crate) mod shapes;
 mod types;
+mod tags;
+pub use tags::*;
 pub use api::Api;
 pub use endpoints::*;
 pub use types::*;

@@ -17,7 +17,7 @@ use crate::generated::common::*;
 pub struct ProfileItem {
     /// `Tag`: The field: a standard Tag_Profile_IM_* tag or a custom `Tag_Profile_Custom_<keyword>` tag created in the console.
     ///
-    /// Spec note: Tags are not checked against a list locally: custom tags are per app, and an unknown tag is answered with 40009. profile-tags.json lists the standard tags and the custom naming rule.
+    /// Spec note: Checked against the ProfileTag set (tags of this file): a standard tag, or the custom form; an unknown one is answered with 40009.
     #[serde(rename = "Tag")]
     pub tag: String,
     /// `Value`: The value: a JSON string or a non-negative integer, depending on the tag (see profile-tags.json).
@@ -33,7 +33,13 @@ impl ProfileItem {
     }
 }
 impl Validate for ProfileItem {
-    fn validate_at(&self, _at: &FieldPath<'_>) -> Result<(), LimitError> {
+    fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        super::tags::ProfileTag::check_value(
+            &self.tag,
+            &self.value,
+            &at.field("Tag"),
+            &at.field("Value"),
+        )?;
         Ok(())
     }
 }
