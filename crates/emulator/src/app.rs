@@ -4,6 +4,7 @@
 //! earlier call, per-minute budget, spacing and daily quota, the service's rules) → the call's
 //! changes stored and applied → its events dispatched.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -85,6 +86,8 @@ pub(crate) struct App {
     core: Mutex<Core>,
     windows: Mutex<Windows>,
     registry: Registry,
+    /// Accounts that fail inside multi-account calls, with code and `ResultInfo` (admin path).
+    pub(crate) item_failures: Mutex<BTreeMap<String, (i64, String)>>,
 }
 
 impl App {
@@ -106,6 +109,7 @@ impl App {
             core: Mutex::new(Core { state, wal }),
             windows: Mutex::new(Windows::default()),
             registry: Registry::new(),
+            item_failures: Mutex::new(BTreeMap::new()),
             clock: AppClock::new(clock),
             config,
         };
@@ -183,7 +187,47 @@ impl App {
         )
     }
 
-    /// Handles one API call.
+    /// Logs `account` in on `platform` with `status` (`Online`, `PushOnline`; `Offline` logs
+    /// it out), as a client SDK would; the account exists from then on.
+    pub(crate) fn set_login(&self, account: &str, platform: &str, status: &str) -> Res<()> {
+        if account.is_empty() || platform.is_empty() {
+            return Err(reject(
+                ErrorCode::InvalidParameter,
+                "account and platform must not be empty",
+            ));
+        }
+        if !matches!(status, "Online" | "PushOnline" | "Offline") {
+            return Err(reject(
+                ErrorCode::InvalidParameter,
+                format!("status must be Online, PushOnline or Offline, not {status:?}"),
+            ));
+        }
+        let mut core = lock(&self.core);
+        let mut changes = Vec::new();
+        let mut events = Vec::new();
+        if !core.state.exists(account) {
+            changes.push(Change::ImportAccounts {
+                accounts: vec![account.to_owned()],
+            });
+            events.push(EventKind::AccountsCreated {
+                accounts: vec![account.to_owned()],
+            });
+        }
+        changes.push(Change::Presence(crate::state::presence::Change::SetLogin {
+            account: account.to_owned(),
+            platform: platform.to_owned(),
+            status: status.to_owned(),
+        }));
+        events.push(EventKind::LoginChanged {
+            account: account.to_owned(),
+            platform: platform.to_owned(),
+            status: status.to_owned(),
+        });
+        self.commit(&mut core, changes, events, "admin")
+    }
+
+    /// Handles one API call. Profile answers carry `ErrorDisplay` too, as the profile pages'
+    /// samples show.
     pub(crate) fn call(
         &self,
         method: &Method,
@@ -198,6 +242,9 @@ impl App {
                 answer.code = r.code;
                 answer.body = envelope(r.code, &r.info);
             }
+        }
+        if EndpointId::from_path(path).is_some_and(|id| id.service() == "profile") {
+            answer.body = with_error_display(std::mem::take(&mut answer.body));
         }
         answer
     }
@@ -227,8 +274,12 @@ impl App {
         let now = self.clock.now_ms();
         limits::per_second(&mut lock(&self.windows), &self.config, id, now)?;
         let malformed = malformed_body_code(id);
-        let mut value: Value = serde_json::from_slice(body)
-            .map_err(|e| reject(malformed, format!("json parse failed: {e}")))?;
+        let mut value: Value = serde_json::from_slice(body).map_err(|e| {
+            reject(
+                malformed,
+                crate::reject::with_sample_text(malformed, format!("json parse failed: {e}")),
+            )
+        })?;
         let report = id.info().request_shape.check_with(&mut value, malformed)?;
         answer.unknown = report.unknown;
         answer.nulls = report.nulls;
@@ -240,9 +291,11 @@ impl App {
             limits::per_minute(&mut lock(&self.windows), &self.config, id, cost, now)?;
             limits::spacing_and_quota(cx.state, &self.config, id, now)
         };
-        let mut cx = Cx::new(&core.state, &self.config, now, identifier);
+        let failures = lock(&self.item_failures);
+        let mut cx = Cx::new(&core.state, &self.config, now, identifier, &failures);
         let out = self.registry.handle(id, &mut cx, value, &mut gate)?;
         let (mut changes, events, replayed) = cx.finish();
+        drop(failures);
         if !replayed && limits::counted(id) {
             changes.push(Change::Accepted {
                 endpoint: id.to_string(),
@@ -251,6 +304,17 @@ impl App {
         }
         self.commit(&mut core, changes, events, &id.to_string())?;
         Ok(out)
+    }
+}
+
+/// Adds `"ErrorDisplay": ""` to an envelope.
+fn with_error_display(body: Vec<u8>) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Map<String, Value>>(&body) {
+        Ok(mut m) => {
+            m.entry("ErrorDisplay").or_insert_with(|| Value::from(""));
+            serde_json::to_vec(&m).unwrap_or(body)
+        }
+        Err(_) => body,
     }
 }
 

@@ -35,6 +35,32 @@ pub enum EventKind {
         /// The accounts, in request order.
         accounts: Vec<String>,
     },
+    /// Accounts were deleted (with their data in every service).
+    AccountsDeleted {
+        /// The accounts, in request order.
+        accounts: Vec<String>,
+    },
+    /// An account's logins were ended (`kick`).
+    Kicked {
+        /// The account.
+        account: String,
+    },
+    /// An account logged in or out on a platform (through the admin path).
+    LoginChanged {
+        /// The account.
+        account: String,
+        /// The platform.
+        platform: String,
+        /// `Online`, `PushOnline` or `Offline`.
+        status: String,
+    },
+    /// Profile fields were set.
+    ProfileUpdated {
+        /// The account.
+        account: String,
+        /// The tags set, in request order.
+        tags: Vec<String>,
+    },
     /// A push to all (or to a segment) was accepted.
     PushAccepted {
         /// The push task.

@@ -13,7 +13,7 @@ use crate::config::FaultKind;
 use crate::front::{Shared, json_response};
 use crate::state::StateSnapshot;
 
-const GET_PATHS: &str = "GET /__emulator/state (or state/<section>), pushes, requests, events, endpoints, config; POST /__emulator/clock, accounts, faults";
+const GET_PATHS: &str = "GET /__emulator/state (or state/<section>), pushes, requests, events, endpoints, config; POST /__emulator/clock, accounts, logins, item-failures, faults";
 
 fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::to_vec(&json!({ "error": message })).unwrap_or_default();
@@ -115,6 +115,23 @@ struct Accounts {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Login {
+    account: String,
+    platform: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemFailures {
+    accounts: Vec<String>,
+    code: i64,
+    #[serde(default)]
+    info: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Fault {
     kind: String,
 }
@@ -155,6 +172,32 @@ fn admin(shared: &Shared, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
                 Ok(()) => Ok(json!({ "accounts": app.read(|s| s.accounts.len()) })),
                 Err(r) => Err((StatusCode::INTERNAL_SERVER_ERROR, r.info)),
             }
+        }),
+        "logins" => parse::<Login>(
+            body,
+            r#"{"account": "alice", "platform": "iPhone", "status": "Online"}"#,
+        )
+        .and_then(|l| match app.set_login(&l.account, &l.platform, &l.status) {
+            Ok(()) => Ok(json!({ "account": l.account, "logins": app.read(|s| s.presence.logins.get(&l.account).cloned().unwrap_or_default()) })),
+            Err(r) if r.code == tim_core::ErrorCode::InternalError.code() => {
+                Err((StatusCode::INTERNAL_SERVER_ERROR, r.info))
+            }
+            Err(r) => Err((StatusCode::BAD_REQUEST, r.info)),
+        }),
+        "item-failures" => parse::<ItemFailures>(
+            body,
+            r#"{"accounts": ["bob"], "code": 70500, "info": "internal error"} (code 0 clears)"#,
+        )
+        .map(|f| {
+            let mut all = crate::lock(&app.item_failures);
+            for a in f.accounts {
+                if f.code == 0 {
+                    all.remove(&a);
+                } else {
+                    all.insert(a, (f.code, f.info.clone()));
+                }
+            }
+            json!({ "item_failures": all.len() })
         }),
         "faults" => parse::<Fault>(body, r#"{"kind": "internal-error"}"#).and_then(|f| {
             match f.kind.parse::<FaultKind>() {

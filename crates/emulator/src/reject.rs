@@ -26,6 +26,24 @@ pub(crate) fn sample_info(code: ErrorCode) -> Option<&'static str> {
     }
 }
 
+/// The `ErrorInfo` texts the pages' samples show for a body the service cannot parse; the
+/// emulator's own detail follows in parentheses.
+fn parse_failure_text(code: ErrorCode) -> Option<&'static str> {
+    match code {
+        ErrorCode::ProfileRequestInvalid => Some("Err_Profile_Comm_Decode_Fail"),
+        ErrorCode::JsonParseFailed => Some("Fail to Parse json data of body, Please check it"),
+        _ => None,
+    }
+}
+
+/// `detail` behind the page's text for a body `code` refuses as unparsable.
+pub(crate) fn with_sample_text(code: ErrorCode, detail: String) -> String {
+    match parse_failure_text(code) {
+        Some(text) => format!("{text} ({detail})"),
+        None => detail,
+    }
+}
+
 impl From<LimitError> for Reject {
     fn from(e: LimitError) -> Self {
         let code = e.code().unwrap_or(ErrorCode::JsonParseFailed);

@@ -342,6 +342,8 @@ pub struct Field {
     pub note: Option<String>,
     /// Documented limits.
     pub limits: Limits,
+    /// An optional list or map left out of answers when empty (as the samples show).
+    pub omit_empty: bool,
 }
 
 /// Where a struct is used, which decides how unknown fields are treated.

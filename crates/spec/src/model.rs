@@ -233,6 +233,9 @@ fn build_fields(
             }
         }
         check_limits(p, &fpath, &ty, &f.limits);
+        if f.omit_empty && (f.required || !matches!(ty, Ty::List(_) | Ty::Map(_))) {
+            p.push(&fpath, "omit_empty needs an optional list or map");
+        }
         if f.limits.missing.is_some() && !f.required {
             p.push(&fpath, "missing needs a required field");
         }
@@ -249,6 +252,7 @@ fn build_fields(
             doc: f.doc.clone(),
             note: f.note.clone(),
             limits: f.limits.clone(),
+            omit_empty: f.omit_empty,
         });
     }
     out

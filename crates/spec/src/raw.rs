@@ -79,6 +79,9 @@ pub(crate) struct FieldSpec {
     pub(crate) doc: String,
     #[serde(default)]
     pub(crate) limits: crate::Limits,
+    /// An optional list or map that answers leave out when empty.
+    #[serde(default)]
+    pub(crate) omit_empty: bool,
     pub(crate) note: Option<String>,
 }
 

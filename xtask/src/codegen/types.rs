@@ -222,6 +222,16 @@ pub(crate) fn struct_def(s: &Struct, model: &Model, extra: bool) -> TokenStream 
         let doc = docs_with_note(&format!("`{wire}`: {}", f.doc), f.note.as_deref());
         let serde = if f.optional {
             quote!(#[serde(rename = #wire, default, skip_serializing_if = "Option::is_none")])
+        } else if !f.required && f.omit_empty {
+            // Absent reads as empty, and empty is written as absent (the pages' samples show
+            // answers without it).
+            match &f.ty {
+                Ty::List(_) => {
+                    quote!(#[serde(rename = #wire, default, skip_serializing_if = "Vec::is_empty")])
+                }
+                Ty::Map(_) => quote!(#[serde(rename = #wire, default, skip_serializing_if = "BTreeMap::is_empty")]),
+                _ => quote!(#[serde(rename = #wire, default)]),
+            }
         } else if !f.required {
             quote!(#[serde(rename = #wire, default)])
         } else {

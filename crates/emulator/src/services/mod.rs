@@ -6,7 +6,7 @@
 //! in [`Registry::new`], its state section in `state/`, and its tests. An endpoint without a
 //! handler still gets every check of the front layer and then a documented refusal naming it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 use tim_core::{Endpoint, EndpointId, EndpointVisitor, ErrorCode, Validate, encode_success};
@@ -17,6 +17,9 @@ use crate::reject::{Reject, Res, reject};
 use crate::state::{Change, State};
 
 mod all_member_push;
+mod im_open_login_svc;
+mod openim;
+mod profile;
 
 /// What a handler sees of one call.
 pub(crate) struct Cx<'a> {
@@ -28,6 +31,9 @@ pub(crate) struct Cx<'a> {
     pub(crate) now_ms: u64,
     /// The admin account that made the call.
     pub(crate) identifier: &'a str,
+    /// Accounts set to fail inside multi-account calls (admin path `item-failures`): code and
+    /// `ResultInfo`.
+    item_failures: &'a BTreeMap<String, (i64, String)>,
     changes: Vec<Change>,
     events: Vec<EventKind>,
     replayed: bool,
@@ -39,16 +45,26 @@ impl<'a> Cx<'a> {
         config: &'a Config,
         now_ms: u64,
         identifier: &'a str,
+        item_failures: &'a BTreeMap<String, (i64, String)>,
     ) -> Self {
         Self {
             state,
             config,
             now_ms,
             identifier,
+            item_failures,
             changes: Vec::new(),
             events: Vec::new(),
             replayed: false,
         }
+    }
+
+    /// The code and `ResultInfo` with which `account` fails inside a multi-account call, when
+    /// a test asked for it.
+    pub(crate) fn item_failure(&self, account: &str) -> Option<(i64, &str)> {
+        self.item_failures
+            .get(account)
+            .map(|(c, i)| (*c, i.as_str()))
     }
 
     /// Stages a change: stored and applied, with every other change of the call, only if the
@@ -177,6 +193,9 @@ impl Registry {
             ops: HashMap::new(),
         };
         all_member_push::register(&mut r);
+        im_open_login_svc::register(&mut r);
+        openim::register(&mut r);
+        profile::register(&mut r);
         r
     }
 

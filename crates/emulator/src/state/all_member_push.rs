@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tim_core::all_member_push::PushRequest;
 
-use super::Account;
-
 /// At most this many tags per account.
 pub(crate) const MAX_TAGS_PER_ACCOUNT: usize = 100;
 
@@ -78,23 +76,18 @@ pub(crate) enum Change {
 }
 
 impl Section {
-    /// Applies a change. Every account a write names becomes known (exists), as it did before
-    /// the accounts family: the service pushes to accounts it knows.
-    pub(crate) fn apply(&mut self, change: Change, accounts: &mut BTreeMap<String, Account>) {
-        let mut known = |a: &String| {
-            accounts.entry(a.clone()).or_default();
-        };
+    /// Applies a change. Tags and attributes may be given to any account; only accounts that
+    /// exist receive pushes.
+    pub(crate) fn apply(&mut self, change: Change) {
         match change {
             Change::SetAttrNames { names } => self.attr_names.extend(names),
             Change::SetAttrs { users } => {
                 for (a, attrs) in users {
-                    known(&a);
                     self.users.entry(a).or_default().attrs.extend(attrs);
                 }
             }
             Change::RemoveAttrs { users } => {
                 for (a, slots) in users {
-                    known(&a);
                     let user = self.users.entry(a).or_default();
                     for s in slots {
                         user.attrs.remove(&s);
@@ -103,7 +96,6 @@ impl Section {
             }
             Change::AddTags { users } => {
                 for (a, tags) in users {
-                    known(&a);
                     let user = self.users.entry(a).or_default();
                     for t in tags {
                         if !user.tags.contains(&t) {
@@ -114,14 +106,12 @@ impl Section {
             }
             Change::RemoveTags { users } => {
                 for (a, tags) in users {
-                    known(&a);
                     let user = self.users.entry(a).or_default();
                     user.tags.retain(|t| !tags.contains(t));
                 }
             }
             Change::RemoveAllTags { accounts } => {
                 for a in accounts {
-                    known(&a);
                     self.users.entry(a).or_default().tags.clear();
                 }
             }
@@ -130,6 +120,11 @@ impl Section {
                 self.pushes.push(record);
             }
         }
+    }
+
+    /// Forgets a deleted account's tags and attributes (pushes keep their recipients).
+    pub(crate) fn forget(&mut self, account: &str) {
+        self.users.remove(account);
     }
 
     /// The slot holding attribute `name`, if one is named so.
@@ -211,62 +206,35 @@ mod tests {
     #[test]
     fn tags_are_a_set_in_insertion_order() {
         let mut s = Section::default();
-        let mut accounts = BTreeMap::new();
-        s.apply(
-            Change::AddTags {
-                users: vec![("u".into(), vec!["b".into(), "a".into(), "b".into()])],
-            },
-            &mut accounts,
-        );
-        s.apply(
-            Change::AddTags {
-                users: vec![("u".into(), vec!["a".into(), "c".into()])],
-            },
-            &mut accounts,
-        );
+        s.apply(Change::AddTags {
+            users: vec![("u".into(), vec!["b".into(), "a".into(), "b".into()])],
+        });
+        s.apply(Change::AddTags {
+            users: vec![("u".into(), vec!["a".into(), "c".into()])],
+        });
         assert_eq!(s.users["u"].tags, ["b", "a", "c"]);
-        assert!(
-            accounts.contains_key("u"),
-            "a write makes the account known"
-        );
-        s.apply(
-            Change::RemoveTags {
-                users: vec![("u".into(), vec!["a".into(), "zz".into()])],
-            },
-            &mut accounts,
-        );
+        s.apply(Change::RemoveTags {
+            users: vec![("u".into(), vec!["a".into(), "zz".into()])],
+        });
         assert_eq!(s.users["u"].tags, ["b", "c"]);
-        s.apply(
-            Change::RemoveAllTags {
-                accounts: vec!["u".into()],
-            },
-            &mut accounts,
-        );
+        s.apply(Change::RemoveAllTags {
+            accounts: vec!["u".into()],
+        });
         assert!(s.users["u"].tags.is_empty());
     }
 
     #[test]
     fn attrs_follow_slot_renames() {
         let mut s = Section::default();
-        let mut accounts = BTreeMap::new();
-        s.apply(
-            Change::SetAttrNames {
-                names: BTreeMap::from([(0, "sex".into())]),
-            },
-            &mut accounts,
-        );
-        s.apply(
-            Change::SetAttrs {
-                users: vec![("u".into(), BTreeMap::from([(0, "M".into())]))],
-            },
-            &mut accounts,
-        );
-        s.apply(
-            Change::SetAttrNames {
-                names: BTreeMap::from([(0, "gender".into())]),
-            },
-            &mut accounts,
-        );
+        s.apply(Change::SetAttrNames {
+            names: BTreeMap::from([(0, "sex".into())]),
+        });
+        s.apply(Change::SetAttrs {
+            users: vec![("u".into(), BTreeMap::from([(0, "M".into())]))],
+        });
+        s.apply(Change::SetAttrNames {
+            names: BTreeMap::from([(0, "gender".into())]),
+        });
         let snap = s.snapshot();
         assert_eq!(snap.users["u"].attrs["gender"], "M");
         assert_eq!(s.slot_of("gender"), Some(0));

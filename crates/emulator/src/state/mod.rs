@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod all_member_push;
+pub(crate) mod presence;
+pub(crate) mod profile;
 pub(crate) mod store;
 
 pub use all_member_push::{AccountSnapshot, AllMemberPushSnapshot, PushRecord};
@@ -27,6 +29,12 @@ pub(crate) struct State {
     /// `all_member_push`: tags, attributes, pushes.
     #[serde(default)]
     pub(crate) all_member_push: all_member_push::Section,
+    /// Profile fields (`profile`, and the nick and photo of `account_import`).
+    #[serde(default)]
+    pub(crate) profile: profile::Section,
+    /// Logins per platform (`openim` presence, `kick`).
+    #[serde(default)]
+    pub(crate) presence: presence::Section,
     /// When each endpoint with a daily quota or a minimum spacing accepted its calls today
     /// (Unix ms), by `service/command`: the front layer's limits survive restarts.
     #[serde(default)]
@@ -44,8 +52,14 @@ pub(crate) struct Account {}
 pub(crate) enum Change {
     /// Accounts created (existing ones are left as they are).
     ImportAccounts { accounts: Vec<String> },
+    /// Accounts deleted, with their data in every section.
+    DeleteAccounts { accounts: Vec<String> },
     /// A change to the `all_member_push` section.
     AllMemberPush(all_member_push::Change),
+    /// A change to the profiles.
+    Profile(profile::Change),
+    /// A change to the logins.
+    Presence(presence::Change),
     /// A call of an endpoint with a daily quota or a minimum spacing was accepted at `at`
     /// (Unix ms); entries of earlier days are dropped.
     Accepted { endpoint: String, at: u64 },
@@ -69,7 +83,17 @@ impl State {
                     self.accounts.entry(a).or_default();
                 }
             }
-            Change::AllMemberPush(c) => self.all_member_push.apply(c, &mut self.accounts),
+            Change::DeleteAccounts { accounts } => {
+                for a in accounts {
+                    self.accounts.remove(&a);
+                    self.all_member_push.forget(&a);
+                    self.profile.forget(&a);
+                    self.presence.forget(&a);
+                }
+            }
+            Change::AllMemberPush(c) => self.all_member_push.apply(c),
+            Change::Profile(c) => self.profile.apply(c),
+            Change::Presence(c) => self.presence.apply(c),
             Change::Accepted { endpoint, at } => {
                 let times = self.accepted.entry(endpoint).or_default();
                 let today = quota_day(at);
@@ -89,19 +113,25 @@ impl State {
         StateSnapshot {
             accounts: self.accounts.keys().cloned().collect(),
             all_member_push: self.all_member_push.snapshot(),
+            profiles: self.profile.profiles.clone(),
+            logins: self.presence.logins.clone(),
         }
     }
 }
 
 /// A read-only copy of the emulated app's data, as served on `GET /__emulator/state` (each
 /// section also on `GET /__emulator/state/<section>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StateSnapshot {
     /// Every account that exists, sorted.
     pub accounts: Vec<String>,
     /// The push-to-all family's data.
     pub all_member_push: AllMemberPushSnapshot,
+    /// Profile fields per account (tag → value), as set with `portrait_set` or imported.
+    pub profiles: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// Logins per account: platform → `Online` or `PushOnline`.
+    pub logins: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl StateSnapshot {
@@ -111,12 +141,15 @@ impl StateSnapshot {
         match name {
             "accounts" => serde_json::to_value(&self.accounts).ok(),
             "all_member_push" => serde_json::to_value(&self.all_member_push).ok(),
+            "profiles" => serde_json::to_value(&self.profiles).ok(),
+            "logins" => serde_json::to_value(&self.logins).ok(),
             _ => None,
         }
     }
 
     /// The names of the sections.
-    pub(crate) const SECTIONS: &'static [&'static str] = &["accounts", "all_member_push"];
+    pub(crate) const SECTIONS: &'static [&'static str] =
+        &["accounts", "all_member_push", "profiles", "logins"];
 }
 
 #[cfg(test)]

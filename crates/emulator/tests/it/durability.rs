@@ -197,7 +197,8 @@ async fn graceful_restart_keeps_state_and_push_rules() {
     let api = Api::start_with_clock(
         Emulator::builder()
             .with_state_file(&state)
-            .with_daily_push_quota(1),
+            .with_daily_push_quota(1)
+            .with_accounts(["u"]),
         clock.clone(),
     )
     .await;

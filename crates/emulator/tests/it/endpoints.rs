@@ -194,7 +194,7 @@ async fn user_attribute_errors() {
         .map(|a| json!({"To_Account": a, "Attrs": {"sex": "M"}}))
         .collect();
     api.ok("im_set_attr", json!({ "UserAttrs": hundred })).await;
-    assert_eq!(api.emu().state().accounts.len(), 100);
+    assert_eq!(api.emu().state().all_member_push.users.len(), 100);
 }
 
 #[tokio::test]
@@ -233,8 +233,9 @@ async fn tags_add_read_remove_and_clear() {
         api.tags_of(&["xiaojun012", "xiaojun013"]).await,
         vec![Vec::<String>::new(), vec![]]
     );
-    // The accounts stay known.
-    assert_eq!(api.emu().state().accounts.len(), 2);
+    // The entries stay (with no tags); tags never create accounts.
+    assert_eq!(api.emu().state().all_member_push.users.len(), 2);
+    assert!(api.emu().state().accounts.is_empty());
 }
 
 #[tokio::test]

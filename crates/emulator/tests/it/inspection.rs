@@ -11,7 +11,7 @@ async fn state_and_pushes_views_match_the_handle() {
     let api = Api::start(
         Emulator::builder()
             .with_rate_limits(false)
-            .with_accounts(["imported"]),
+            .with_accounts(["imported", "u1"]),
     )
     .await;
     api.ok("im_set_attr_name", json!({"AttrNames": {"0": "sex"}}))
@@ -37,7 +37,9 @@ async fn state_and_pushes_views_match_the_handle() {
                 "attr_names": {"0": "sex"},
                 "users": {"u1": {"tags": ["b", "a"], "attrs": {"sex": "F"}}},
                 "push_count": 1
-            }
+            },
+            "profiles": {},
+            "logins": {}
         })
     );
     assert_eq!(state, serde_json::to_value(api.emu().state()).unwrap());

@@ -19,7 +19,7 @@ async fn populated() -> Api {
         Emulator::builder()
             .with_rate_limits(false)
             .with_push_spacing(false)
-            .with_accounts(["erin"]),
+            .with_accounts(["alice", "bob", "carol", "dave", "erin"]),
     )
     .await;
     api.ok(
@@ -470,7 +470,7 @@ async fn a_one_second_dedup_window_can_be_configured() {
 }
 
 #[tokio::test]
-async fn accounts_become_known_by_writes_and_imports() {
+async fn only_accounts_that_exist_receive_pushes() {
     let api = Api::start(
         Emulator::builder()
             .with_rate_limits(false)
@@ -478,14 +478,28 @@ async fn accounts_become_known_by_writes_and_imports() {
     )
     .await;
     assert!(recipients(&api, None).await.is_empty());
-    api.ok("im_remove_all_tags", json!({"To_Account": ["cleared"]}))
-        .await;
+    // Tags and reads name accounts but do not create them (the push page: pushes go to
+    // imported or logged-in accounts).
+    api.ok(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "tagged", "Tags": ["vip"]}]}),
+    )
+    .await;
     api.ok("im_get_tag", json!({"To_Account": ["only-read"]}))
         .await;
     api.emu().import_accounts(["imported"]).unwrap();
+    api.ok(
+        "im_open_login_svc/account_import",
+        json!({"UserID": "by-api"}),
+    )
+    .await;
     let got: BTreeSet<String> = recipients(&api, None).await.into_iter().collect();
     assert_eq!(
         got,
-        BTreeSet::from(["cleared".to_owned(), "imported".to_owned()])
+        BTreeSet::from(["by-api".to_owned(), "imported".to_owned()])
     );
+    // Once it exists, the tagged account is reached by its tag.
+    api.emu().import_accounts(["tagged"]).unwrap();
+    let vip = recipients(&api, Some(json!({"TagsAnd": ["vip"]}))).await;
+    assert_eq!(vip, ["tagged"]);
 }

@@ -8,9 +8,63 @@ use tim_emulator::Emulator;
 
 use crate::support::{Api, manual_clock, spec};
 
+/// An admin call (`POST /__emulator/<what>`), asserted to succeed.
+async fn admin(api: &Api, what: &str, body: Value) {
+    let (status, _, answer) = api
+        .raw(
+            http::Method::POST,
+            &format!("/__emulator/{what}"),
+            body.to_string(),
+        )
+        .await
+        .expect("answered");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+}
+
 /// Puts the state the documented answer of `command` describes.
 async fn set_up(api: &Api, command: &str) {
     match command {
+        "account_delete" | "account_check" => {
+            api.emu().import_accounts(["UserID_1"]).unwrap();
+        }
+        "kick" => api.emu().import_accounts(["test"]).unwrap(),
+        "multiaccount_import" => {
+            // The page does not say why test3 and test4 fail; a test makes them fail.
+            admin(
+                api,
+                "item-failures",
+                json!({"accounts": ["test3", "test4"], "code": 70500}),
+            )
+            .await;
+        }
+        "portrait_set" => api.emu().import_accounts(["id"]).unwrap(),
+        "portrait_get" => {
+            api.emu()
+                .import_accounts(["id1", "id2", "id3", "id4"])
+                .unwrap();
+            let allow = ["NeedConfirm", "DenyAny", "AllowAny"];
+            for (i, allow) in allow.iter().enumerate() {
+                let n = i + 1;
+                api.ok(
+                    "profile/portrait_set",
+                    json!({"From_Account": format!("id{n}"), "ProfileItem": [
+                        {"Tag": "Tag_Profile_IM_Nick", "Value": format!("NickNameTest{n}")},
+                        {"Tag": "Tag_Profile_IM_AllowType", "Value": format!("AllowType_Type_{allow}")},
+                        {"Tag": "Tag_Profile_IM_SelfSignature", "Value": format!("I'm Test{n}")},
+                        {"Tag": "Tag_Profile_Custom_Test", "Value": format!("Custom Data{n}")}
+                    ]}),
+                )
+                .await;
+            }
+            // The page's id4 fails reading its custom data: a server-side condition.
+            admin(
+                api,
+                "item-failures",
+                json!({"accounts": ["id4"], "code": 40006, "info": "Err_Profile_PortraitGet_Read_Custom_Data_Fail"}),
+            )
+            .await;
+        }
+        "query_online_status" => api.emu().import_accounts(["id1", "id2", "id3"]).unwrap(),
         "im_get_attr_name" => {
             api.ok(
                 "im_set_attr_name",
@@ -51,9 +105,34 @@ async fn set_up(api: &Api, command: &str) {
     }
 }
 
+/// Changes the state between the samples of one command, when they describe different states.
+async fn before_sample(api: &Api, command: &str, name: &str) {
+    let login = |account: &str, platform: &str, status: &str| json!({"account": account, "platform": platform, "status": status});
+    match (command, name) {
+        ("query_online_status", "states") => {
+            admin(api, "logins", login("id2", "Web", "Online")).await;
+            admin(api, "logins", login("id3", "IPhone", "PushOnline")).await;
+        }
+        ("query_online_status", "states_with_detail") => {
+            admin(api, "logins", login("id1", "IPhone", "PushOnline")).await;
+            admin(api, "logins", login("id1", "Web", "Online")).await;
+            admin(api, "logins", login("id2", "Web", "Offline")).await;
+        }
+        _ => {}
+    }
+}
+
 /// Makes the situation of a documented error answer that has no sample request.
 async fn provoke(api: &Api, command: &str, name: &str) -> Value {
     match (command, name) {
+        ("query_online_status", "bad_json") | ("portrait_set", "decode_fail") => {
+            let path = tim_core::EndpointId::with_command(command)
+                .next()
+                .expect("in the spec")
+                .to_string();
+            api.post_bytes(&path, &api.query(), "{\"To_Account\": [")
+                .await
+        }
         ("im_push", "too_frequent") => {
             let body = json!({"MsgRandom": 99, "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x"}}]});
             api.ok("im_push", body.clone()).await;
@@ -103,6 +182,7 @@ async fn documented_samples_get_the_documented_answers() {
         for sample in &endpoint.samples {
             let name = sample.name.as_str();
             clock.advance(Duration::from_secs(2));
+            before_sample(&api, command, name).await;
             let answer = match &sample.request {
                 Some(request) => api.call(&path, request.clone()).await,
                 None => provoke(&api, command, name).await,
@@ -114,6 +194,16 @@ async fn documented_samples_get_the_documented_answers() {
                 assert_eq!(parts.len(), 4, "{task_id}");
                 assert_eq!(parts[0], api.sdkappid.to_string());
                 expected["TaskId"] = json!(task_id);
+            }
+            if expected["ActionStatus"] == "FAIL" {
+                // The page's text comes first; the emulator adds what exactly was wrong.
+                let info = answer["ErrorInfo"].as_str().unwrap_or_default().to_owned();
+                let documented = expected["ErrorInfo"].as_str().unwrap_or_default();
+                assert!(
+                    info.starts_with(documented),
+                    "{command} sample {name}: {info:?} does not start with {documented:?}"
+                );
+                expected["ErrorInfo"] = json!(info);
             }
             assert_eq!(answer, expected, "{command} sample {name}");
             let snapshot = format!("{}__{command}__{name}", endpoint.service);

@@ -182,7 +182,7 @@ pub struct QueryOnlineStatusResponse {
     #[serde(rename = "QueryResult", default)]
     pub query_result: Vec<UserOnlineState>,
     /// `ErrorList`: Accounts whose state could not be read (70107: no such account); empty when all succeeded.
-    #[serde(rename = "ErrorList", default)]
+    #[serde(rename = "ErrorList", default, skip_serializing_if = "Vec::is_empty")]
     pub error_list: Vec<OnlineStatusFailure>,
 }
 impl QueryOnlineStatusResponse {

@@ -66,7 +66,7 @@ pub struct UserOnlineState {
     /// `Detail`: Per-platform states; present only when IsNeedDetail is 1 (and not for every user, see the sample's id2).
     ///
     /// Spec note: The tables type Detail as Object; both samples send an array of objects, which is taken.
-    #[serde(rename = "Detail", default)]
+    #[serde(rename = "Detail", default, skip_serializing_if = "Vec::is_empty")]
     pub detail: Vec<PlatformOnlineState>,
 }
 impl UserOnlineState {

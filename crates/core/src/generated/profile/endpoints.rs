@@ -282,7 +282,7 @@ pub struct PortraitGetResponse {
     #[serde(rename = "UserProfileItem", default)]
     pub user_profile_item: Vec<UserProfileItem>,
     /// `Fail_Account`: The users whose profile could not be read; present only when at least one failed.
-    #[serde(rename = "Fail_Account", default)]
+    #[serde(rename = "Fail_Account", default, skip_serializing_if = "Vec::is_empty")]
     pub fail_account: Vec<String>,
 }
 impl PortraitGetResponse {

@@ -51,7 +51,7 @@ pub struct UserProfileItem {
     #[serde(rename = "To_Account")]
     pub to_account: String,
     /// `ProfileItem`: The requested fields the user has; absent when ResultCode is not 0.
-    #[serde(rename = "ProfileItem", default)]
+    #[serde(rename = "ProfileItem", default, skip_serializing_if = "Vec::is_empty")]
     pub profile_item: Vec<ProfileItem>,
     /// `ResultCode`: 0 when read; otherwise the error code for this user (e.g. 40006).
     #[serde(rename = "ResultCode")]
