@@ -1001,8 +1001,10 @@ fn build_batch(
     match req_idx.map(|i| &req_fields[i]) {
         None => p.push(&bpath, format!("request field {:?} not found", b.request)),
         Some(f) => {
-            if !matches!(f.ty, Ty::List(_)) || !f.required {
-                p.push(&bpath, "the batch request field must be a required list");
+            // Optional when the endpoint takes one of two forms (e.g. multiaccount_import's
+            // Accounts or AccountList): the batch helpers send this one.
+            if !matches!(f.ty, Ty::List(_)) {
+                p.push(&bpath, "the batch request field must be a list");
             }
             match f.limits.max_items {
                 Some(l) => max = Some(l.value),

@@ -235,15 +235,23 @@ fn endpoint_def(s: &Service, e: &Endpoint, model: &Model) -> TokenStream {
                 }
                 None => quote!(let _ = (acc, next);),
             };
+            let (set, get) = if f.optional {
+                (
+                    quote!(#fname: Some(items)),
+                    quote!(request.#fname.as_deref().unwrap_or_default()),
+                )
+            } else {
+                (quote!(#fname: items), quote!(&request.#fname))
+            };
             quote! {
                 impl Batch for #marker {
                     type Item = #item;
                     const MAX_ITEMS: usize = #max;
                     fn request_from_items(items: Vec<#item>) -> #req {
-                        #req { #fname: items, #(#others)* extra: BTreeMap::new() }
+                        #req { #set, #(#others)* extra: BTreeMap::new() }
                     }
                     fn items(request: &#req) -> &[#item] {
-                        &request.#fname
+                        #get
                     }
                     fn merge(acc: &mut #resp, next: #resp) {
                         #merge

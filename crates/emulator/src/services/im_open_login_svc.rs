@@ -46,40 +46,61 @@ fn create(cx: &mut Cx<'_>, ids: impl IntoIterator<Item = String>) {
 
 fn account_import(cx: &mut Cx<'_>, req: AccountImportRequest) -> Res<AccountImportResponse> {
     create(cx, [req.user_id.clone()]);
-    // The nickname and photo are the profile fields Tag_Profile_IM_Nick and _Image; importing
-    // an existing account updates them (newer revisions of the page).
+    set_nick_and_face(cx, &req.user_id, req.nick, req.face_url);
+    Ok(AccountImportResponse::new())
+}
+
+/// The nickname and photo are the profile fields Tag_Profile_IM_Nick and _Image; importing an
+/// existing account updates them (newer revisions of the pages).
+fn set_nick_and_face(cx: &mut Cx<'_>, account: &str, nick: Option<String>, face: Option<String>) {
     let mut items = Vec::new();
-    if let Some(nick) = req.nick {
+    if let Some(nick) = nick {
         items.push((ProfileTag::Nick.wire().to_owned(), nick.into()));
     }
-    if let Some(face) = req.face_url {
+    if let Some(face) = face {
         items.push((ProfileTag::Image.wire().to_owned(), face.into()));
     }
     if !items.is_empty() {
         cx.stage(Change::Profile(profile::Change::Set {
-            account: req.user_id,
+            account: account.to_owned(),
             items,
         }));
     }
-    Ok(AccountImportResponse::new())
 }
 
 fn multiaccount_import(
     cx: &mut Cx<'_>,
     req: MultiAccountImportRequest,
 ) -> Res<MultiAccountImportResponse> {
+    // Two forms: Accounts (UserIDs) or AccountList (UserID, Nick, FaceUrl; an account that
+    // exists is updated). The front layer refused both at once; neither is refused here.
+    let items: Vec<(String, Option<String>, Option<String>)> =
+        match (req.accounts, req.account_list) {
+            (Some(accounts), None) => accounts.into_iter().map(|a| (a, None, None)).collect(),
+            (None, Some(list)) => list
+                .into_iter()
+                .map(|i| (i.user_id, i.nick, i.face_url))
+                .collect(),
+            _ => {
+                return Err(reject(
+                    ErrorCode::InvalidParameter,
+                    "give Accounts or AccountList",
+                ));
+            }
+        };
     // The pages do not say what makes one account fail; those a test set to fail
     // (`item-failures`) are reported in FailAccounts and not imported.
     let mut resp = MultiAccountImportResponse::new();
     let mut ok = Vec::new();
-    for a in req.accounts {
-        if cx.item_failure(&a).is_some() {
-            if !resp.fail_accounts.contains(&a) {
-                resp.fail_accounts.push(a);
+    for (account, nick, face) in items {
+        if cx.item_failure(&account).is_some() {
+            if !resp.fail_accounts.contains(&account) {
+                resp.fail_accounts.push(account);
             }
-        } else {
-            ok.push(a);
+            continue;
         }
+        set_nick_and_face(cx, &account, nick, face);
+        ok.push(account);
     }
     create(cx, ok);
     Ok(resp)

@@ -1,5 +1,6 @@
 //! Black-box tests of tim-emulator over real HTTP on loopback (one binary, many modules).
 
+mod accounts;
 mod auth;
 mod concurrency;
 mod durability;

@@ -51,14 +51,14 @@ impl<T: Transport> Api<'_, T> {
     ) -> Result<MultiAccountImportResponse, Error> {
         self.client.call::<MultiAccountImport>(request).await
     }
-    /// `multiaccount_import` for any number of `Accounts` items, in calls of at most 100, with bounded concurrency under the rate limiter: see [`Client::batch`]. Failed chunks are reported with their items.
+    /// `multiaccount_import` for any number of `AccountList` items, in calls of at most 100, with bounded concurrency under the rate limiter: see [`Client::batch`]. Failed chunks are reported with their items.
     pub async fn multi_account_import_batch<I>(
         &self,
         items: I,
     ) -> BatchReport<MultiAccountImport>
     where
         I: IntoIterator,
-        I::Item: Into<String>,
+        I::Item: Into<AccountImportItem>,
         I::IntoIter: Send,
     {
         self.client

@@ -222,13 +222,14 @@ impl Endpoint for MultiAccountImport {
             min_interval: None,
         },
         batch: Some(BatchInfo {
-            request_field: "Accounts",
+            request_field: "AccountList",
             response_field: Some("FailAccounts"),
             max_items: 100,
             item_codes: &[],
         }),
         errors: &[
             ErrorCode::ProfileInternalError,
+            ErrorCode::ProfileValueTooLong,
             ErrorCode::ServerTimeout,
             ErrorCode::ServerTimeoutRetry,
             ErrorCode::AccountCountOverLimit,
@@ -247,16 +248,17 @@ impl ApiRequest for MultiAccountImportRequest {
     }
 }
 impl Batch for MultiAccountImport {
-    type Item = String;
+    type Item = AccountImportItem;
     const MAX_ITEMS: usize = 100;
-    fn request_from_items(items: Vec<String>) -> MultiAccountImportRequest {
+    fn request_from_items(items: Vec<AccountImportItem>) -> MultiAccountImportRequest {
         MultiAccountImportRequest {
-            accounts: items,
+            account_list: Some(items),
+            accounts: None,
             extra: BTreeMap::new(),
         }
     }
-    fn items(request: &MultiAccountImportRequest) -> &[String] {
-        &request.accounts
+    fn items(request: &MultiAccountImportRequest) -> &[AccountImportItem] {
+        request.account_list.as_deref().unwrap_or_default()
     }
     fn merge(acc: &mut MultiAccountImportResponse, next: MultiAccountImportResponse) {
         acc.fail_accounts.extend(next.fail_accounts);
@@ -270,26 +272,50 @@ impl Batch for MultiAccountImport {
     }
 }
 /// Request body of `multiaccount_import`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MultiAccountImportRequest {
-    /// `Accounts`: UserIDs to import, at most 100, each 1 to 32 bytes.
+    /// `Accounts`: The older form: UserIDs to import, at most 100, each 1 to 32 bytes. Give this or AccountList.
     ///
     /// Spec note: No page names the code for more than 100 accounts: candidates are 70402 (on the page) and the public 70206 (invalid batch quantity, global table only), so max_items carries no code; the batch helper never sends more. The 32-byte UserID limit is answered with 70402 as on account_import (inferred from the page's description of 70402).
-    #[serde(rename = "Accounts")]
-    pub accounts: Vec<String>,
+    #[serde(rename = "Accounts", default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
+    /// `AccountList`: The newer form: accounts to import with their nickname and profile photo, at most 100; an account that exists is updated. Give this or Accounts.
+    ///
+    /// Spec note: Newer revisions of the page (trtc.io 1047/34954, 'new version') document AccountList beside the older Accounts and say an existing account is updated with the values sent. The batch helpers send AccountList (it carries nicknames and photos). The page's new-version sample answers FailAccounts [UserID_002, UserID_003] for a request naming UserID_001 and UserID_002 twice; it is not kept as a sample because no request can produce it.
+    #[serde(rename = "AccountList", default, skip_serializing_if = "Option::is_none")]
+    pub account_list: Option<Vec<AccountImportItem>>,
     /// Fields this version of the spec does not know (e.g. ones Tencent added later),
     /// sent as they are after the known fields. Empty by default.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 impl MultiAccountImportRequest {
-    /// Creates a `MultiAccountImportRequest` from its required fields (`Accounts`); optional fields start empty.
-    pub fn new(accounts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    /// Creates an empty `MultiAccountImportRequest`.
+    pub fn new() -> Self {
         Self {
-            accounts: accounts.into_iter().map(Into::into).collect(),
+            accounts: None,
+            account_list: None,
             extra: BTreeMap::new(),
         }
+    }
+    /// Sets `Accounts`.
+    #[must_use]
+    pub fn with_accounts(
+        mut self,
+        accounts: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.accounts = Some(accounts.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets `AccountList`.
+    #[must_use]
+    pub fn with_account_list(
+        mut self,
+        account_list: impl IntoIterator<Item = impl Into<AccountImportItem>>,
+    ) -> Self {
+        self.account_list = Some(account_list.into_iter().map(Into::into).collect());
+        self
     }
     /// Adds a field the spec does not know, sent as it is (see `extra`).
     #[must_use]
@@ -306,8 +332,7 @@ impl Validate for MultiAccountImportRequest {
     fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
         {
             let at_field = at.field("Accounts");
-            {
-                let v = &self.accounts;
+            if let Some(v) = &self.accounts {
                 check::max_items(&at_field, v.len(), 100, None)?;
                 for (i, item) in v.iter().enumerate() {
                     let at_item = at_field.index(i);
@@ -321,6 +346,24 @@ impl Validate for MultiAccountImportRequest {
                 }
             }
         }
+        {
+            let at_field = at.field("AccountList");
+            if let Some(v) = &self.account_list {
+                check::max_items(&at_field, v.len(), 100, None)?;
+                for (i, item) in v.iter().enumerate() {
+                    let at_item = at_field.index(i);
+                    item.validate_at(&at_item)?;
+                }
+            }
+        }
+        check::exclusive(
+            at,
+            &[
+                &[self.accounts.as_ref().map(|_| "Accounts")],
+                &[self.account_list.as_ref().map(|_| "AccountList")],
+            ],
+            Some(ErrorCode::InvalidParameter),
+        )?;
         Ok(())
     }
 }

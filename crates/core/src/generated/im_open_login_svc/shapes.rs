@@ -14,6 +14,19 @@ pub(crate) static ACCOUNT_ID_ITEM: StructShape = StructShape::new(
             .with_invalid(ErrorCode::InvalidParameter),
     ],
 );
+/// The wire shape of `AccountImportItem`.
+pub(crate) static ACCOUNT_IMPORT_ITEM: StructShape = StructShape::new(
+    "AccountImportItem",
+    &[
+        FieldShape::new("UserID", Shape::String, true)
+            .with_missing(ErrorCode::InvalidParameter)
+            .with_invalid(ErrorCode::InvalidParameter),
+        FieldShape::new("Nick", Shape::String, false)
+            .with_invalid(ErrorCode::InvalidParameter),
+        FieldShape::new("FaceUrl", Shape::String, false)
+            .with_invalid(ErrorCode::InvalidParameter),
+    ],
+);
 /// The wire shape of `AccountImportRequest`.
 pub(crate) static ACCOUNT_IMPORT_REQUEST: StructShape = StructShape::new(
     "AccountImportRequest",
@@ -31,8 +44,18 @@ pub(crate) static ACCOUNT_IMPORT_REQUEST: StructShape = StructShape::new(
 pub(crate) static MULTI_ACCOUNT_IMPORT_REQUEST: StructShape = StructShape::new(
     "MultiAccountImportRequest",
     &[
-        FieldShape::new("Accounts", Shape::List(&Shape::String), true)
-            .with_missing(ErrorCode::InvalidParameter)
+        FieldShape::new("Accounts", Shape::List(&Shape::String), false)
+            .with_invalid(ErrorCode::InvalidParameter)
+            .with_invalid_item(ErrorCode::InvalidParameter),
+        FieldShape::new(
+                "AccountList",
+                Shape::List(
+                    &Shape::Struct(
+                        &crate::generated::im_open_login_svc::shapes::ACCOUNT_IMPORT_ITEM,
+                    ),
+                ),
+                false,
+            )
             .with_invalid(ErrorCode::InvalidParameter)
             .with_invalid_item(ErrorCode::InvalidParameter),
     ],

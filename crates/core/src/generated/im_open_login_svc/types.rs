@@ -100,3 +100,74 @@ impl Validate for AccountIdItem {
         Ok(())
     }
 }
+/// One account of multiaccount_import's AccountList: its UserID, and optionally its nickname and profile photo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AccountImportItem {
+    /// `UserID`: The account's UserID, 1 to 32 bytes.
+    #[serde(rename = "UserID")]
+    pub user_id: String,
+    /// `Nick`: Nickname (the profile field Tag_Profile_IM_Nick), at most 500 bytes.
+    #[serde(rename = "Nick", default, skip_serializing_if = "Option::is_none")]
+    pub nick: Option<String>,
+    /// `FaceUrl`: Profile photo URL (the profile field Tag_Profile_IM_Image), at most 500 bytes.
+    #[serde(rename = "FaceUrl", default, skip_serializing_if = "Option::is_none")]
+    pub face_url: Option<String>,
+}
+impl AccountImportItem {
+    /// Creates a `AccountImportItem` from its required fields (`UserID`); optional fields start empty.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            nick: None,
+            face_url: None,
+        }
+    }
+    /// Sets `Nick`.
+    #[must_use]
+    pub fn with_nick(mut self, nick: impl Into<String>) -> Self {
+        self.nick = Some(nick.into());
+        self
+    }
+    /// Sets `FaceUrl`.
+    #[must_use]
+    pub fn with_face_url(mut self, face_url: impl Into<String>) -> Self {
+        self.face_url = Some(face_url.into());
+        self
+    }
+}
+impl Validate for AccountImportItem {
+    fn validate_at(&self, at: &FieldPath<'_>) -> Result<(), LimitError> {
+        {
+            let at_field = at.field("UserID");
+            {
+                let v = &self.user_id;
+                check::max_bytes(&at_field, v, 32, Some(ErrorCode::InvalidParameter))?;
+                check::non_empty(&at_field, v, Some(ErrorCode::InvalidParameter))?;
+            }
+        }
+        {
+            let at_field = at.field("Nick");
+            if let Some(v) = &self.nick {
+                check::max_bytes(
+                    &at_field,
+                    v,
+                    500,
+                    Some(ErrorCode::ProfileValueTooLong),
+                )?;
+            }
+        }
+        {
+            let at_field = at.field("FaceUrl");
+            if let Some(v) = &self.face_url {
+                check::max_bytes(
+                    &at_field,
+                    v,
+                    500,
+                    Some(ErrorCode::ProfileValueTooLong),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
