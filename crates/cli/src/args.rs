@@ -155,6 +155,87 @@ pub(crate) enum FamilyCmd {
     Attrs(AttrsCmd),
     /// Push a text message to users chosen by tags or attributes, or to everyone (--all).
     Push(PushArgs),
+    /// Accounts: import (one, many, or a JSON Lines file in bulk), check, delete.
+    #[command(subcommand)]
+    Accounts(AccountsCmd),
+    /// User profiles: read and set profile fields (Tag_Profile_IM_* and Tag_Profile_Custom_*).
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountsCmd {
+    /// Import accounts (multiaccount_import; account_import for one with --nick/--face-url).
+    ///
+    /// With --file, one account per line: `u1`, `"u1"` or `{"UserID":"u1","Nick":"Ann",
+    /// "FaceUrl":"https://..."}`; sent 100 a call at the documented rate, resumable with
+    /// --checkpoint, accounts the service refuses written to --failed. Importing an account
+    /// that exists updates its nickname and photo.
+    Import {
+        /// Accounts to import.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        users: Vec<String>,
+        /// The nickname (one account only).
+        #[arg(long, value_name = "NICK", conflicts_with = "file")]
+        nick: Option<String>,
+        /// The profile photo URL (one account only).
+        #[arg(long, value_name = "URL", conflicts_with = "file")]
+        face_url: Option<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Whether accounts are imported (account_check): prints Imported / NotImported per account.
+    Check {
+        /// Accounts to check.
+        #[arg(required_unless_present = "file")]
+        users: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+    /// Delete accounts and their data in every service (account_delete).
+    Delete {
+        /// Accounts to delete.
+        #[arg(required_unless_present = "file")]
+        users: Vec<String>,
+        #[command(flatten)]
+        bulk: BulkArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCmd {
+    /// Read profile fields of up to 100 users (portrait_get).
+    Get {
+        /// Users to read.
+        #[arg(required = true)]
+        users: Vec<String>,
+        /// A tag to read, e.g. Tag_Profile_IM_Nick (repeat for more).
+        #[arg(long = "tag", value_name = "TAG", required = true)]
+        tags: Vec<String>,
+    },
+    /// Set a user's profile fields (portrait_set).
+    Set {
+        /// The user.
+        user: String,
+        /// TAG=TEXT sets a string; TAG:=JSON sets a JSON value (e.g.
+        /// Tag_Profile_IM_Level:=3). Tags and values are checked before sending.
+        #[arg(required = true, value_name = "TAG=VALUE", value_parser = parse_profile_item)]
+        items: Vec<(String, serde_json::Value)>,
+    },
+}
+
+fn parse_profile_item(s: &str) -> Result<(String, serde_json::Value), String> {
+    if let Some((tag, json)) = s.split_once(":=") {
+        if !tag.contains('=') && !tag.is_empty() {
+            let value = serde_json::from_str(json)
+                .map_err(|e| format!("{tag}: the value after := is not JSON: {e}"))?;
+            return Ok((tag.to_owned(), value));
+        }
+    }
+    match s.split_once('=') {
+        Some((tag, text)) if !tag.is_empty() => Ok((tag.to_owned(), text.into())),
+        _ => Err(format!("expected TAG=TEXT or TAG:=JSON, got {s:?}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

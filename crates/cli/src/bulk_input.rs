@@ -100,6 +100,16 @@ fn from_value<E: Batch>(value: Value) -> Result<E::Item, String> {
             }
         }
         Err(first) => {
+            // A bare account for items that name one account (`{"UserID": ...}`,
+            // `{"To_Account": ...}`).
+            if let Value::String(account) = &value {
+                for key in ["UserID", "To_Account"] {
+                    let wrapped = serde_json::json!({ key: account });
+                    if let Ok(item) = serde_json::from_value::<E::Item>(wrapped) {
+                        return Ok(item);
+                    }
+                }
+            }
             // `{"To_Account":"u1"}` for endpoints whose items are plain accounts.
             if let Value::Object(map) = &value {
                 if map.len() == 1 {

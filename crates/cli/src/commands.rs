@@ -16,8 +16,15 @@ use tim_core::{
 };
 
 use crate::Failure;
-use crate::args::{AttrNamesCmd, AttrsCmd, BulkArgs, PushArgs, TagsCmd};
+use crate::args::{AccountsCmd, AttrNamesCmd, AttrsCmd, BulkArgs, ProfileCmd, PushArgs, TagsCmd};
 use crate::client::{error_envelope, failure};
+use tim_core::im_open_login_svc::{
+    AccountCheck, AccountDelete, AccountIdItem, AccountImport, AccountImportItem,
+    AccountImportRequest, MultiAccountImport,
+};
+use tim_core::profile::{
+    PortraitGet, PortraitGetRequest, PortraitSet, PortraitSetRequest, ProfileItem,
+};
 
 /// Prints the answer (or the error's envelope) and maps the outcome to an exit code.
 async fn call_and_print<E: Endpoint, T: Transport>(
@@ -276,6 +283,98 @@ pub(crate) async fn tags<T: Transport>(
         TagsCmd::Clear { users, bulk } => {
             accounts::<RemoveAllTags, T>(client, users, bulk, quiet, RemoveAllTagsRequest::new)
                 .await
+        }
+    }
+}
+
+/// Items of an account list from the command line or `--file`: one call when they fit, the
+/// bulk engine otherwise (as [`accounts`], for items that are structs naming an account).
+async fn account_items<E, T>(
+    client: &Client<T>,
+    users: &[String],
+    bulk: &BulkArgs,
+    quiet: bool,
+    item: impl Fn(String) -> E::Item,
+) -> Result<(), Failure>
+where
+    E: tim_core::Batch,
+    T: Transport,
+{
+    if bulk.file.is_some() && !users.is_empty() {
+        return Err(Failure::Usage(
+            "give accounts on the command line or --file, not both".into(),
+        ));
+    }
+    if bulk.file.is_some() || users.len() > E::MAX_ITEMS {
+        let source = if bulk.file.is_some() {
+            crate::bulk::Source::of(bulk)?
+        } else {
+            crate::bulk::Source::Args(users.to_vec())
+        };
+        return crate::bulk::run::<E, T>(client, source, bulk, quiet).await;
+    }
+    let items = users.iter().cloned().map(item).collect();
+    call_and_print::<E, T>(client, E::request_from_items(items)).await
+}
+
+/// `tim accounts ...`.
+pub(crate) async fn accounts_cmd<T: Transport>(
+    client: &Client<T>,
+    cmd: &AccountsCmd,
+    quiet: bool,
+) -> Result<(), Failure> {
+    match cmd {
+        AccountsCmd::Import {
+            users,
+            nick,
+            face_url,
+            bulk,
+        } => {
+            if nick.is_some() || face_url.is_some() {
+                let [user] = users.as_slice() else {
+                    return Err(Failure::Usage(
+                        "--nick and --face-url set one account's profile: give one account".into(),
+                    ));
+                };
+                let mut request = AccountImportRequest::new(user.clone());
+                request.nick = nick.clone();
+                request.face_url = face_url.clone();
+                return call_and_print::<AccountImport, T>(client, request).await;
+            }
+            account_items::<MultiAccountImport, T>(
+                client,
+                users,
+                bulk,
+                quiet,
+                AccountImportItem::new,
+            )
+            .await
+        }
+        AccountsCmd::Check { users, bulk } => {
+            account_items::<AccountCheck, T>(client, users, bulk, quiet, AccountIdItem::new).await
+        }
+        AccountsCmd::Delete { users, bulk } => {
+            account_items::<AccountDelete, T>(client, users, bulk, quiet, AccountIdItem::new).await
+        }
+    }
+}
+
+/// `tim profile ...`.
+pub(crate) async fn profile<T: Transport>(
+    client: &Client<T>,
+    cmd: &ProfileCmd,
+) -> Result<(), Failure> {
+    match cmd {
+        ProfileCmd::Get { users, tags } => {
+            let request = PortraitGetRequest::new(users.clone(), tags.clone());
+            call_and_print::<PortraitGet, T>(client, request).await
+        }
+        ProfileCmd::Set { user, items } => {
+            let items = items
+                .iter()
+                .map(|(tag, value)| ProfileItem::new(tag.clone(), value.clone()));
+            let request = PortraitSetRequest::new(user.clone(), items);
+            call_and_print::<PortraitSet, T>(client, request).await
         }
     }
 }

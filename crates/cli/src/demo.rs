@@ -10,6 +10,15 @@ use tim_core::all_member_push::{
     RemoveAttrRequest, RemoveTag, RemoveTagRequest, SetAttr, SetAttrName, SetAttrNameRequest,
     SetAttrRequest,
 };
+use tim_core::im_open_login_svc::{
+    AccountCheck, AccountCheckRequest, AccountDelete, AccountDeleteRequest, AccountIdItem,
+    AccountImport, AccountImportItem, AccountImportRequest, Kick, KickRequest, MultiAccountImport,
+    MultiAccountImportRequest,
+};
+use tim_core::openim::{QueryOnlineStatus, QueryOnlineStatusRequest};
+use tim_core::profile::{
+    PortraitGet, PortraitGetRequest, PortraitSet, PortraitSetRequest, ProfileItem, ProfileTag,
+};
 use tim_core::{BaseUrl, Client, ClientBuilder, Endpoint, MakeTransport, Transport};
 use tim_core::{
     all_member_push::{PushCondition, UserAttrsRemove, UserAttrsSet, UserTagItem, UserTags},
@@ -71,7 +80,7 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Usage(format!("cannot build the client: {e}")))?;
     println!(
-        "tim demo: an emulator of the push-to-all API is listening on {}",
+        "tim demo: an emulator of the REST API is listening on {}",
         emu.base_url()
     );
     println!(
@@ -81,6 +90,77 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
     );
 
     let mut n = 0;
+    step::<AccountImport, T>(
+        &client,
+        &mut n,
+        "Import alice with her nickname and photo",
+        {
+            let mut r = AccountImportRequest::new("alice");
+            r.nick = Some("Alice".into());
+            r.face_url = Some("https://example.com/alice.png".into());
+            r
+        },
+    )
+    .await?;
+    step::<MultiAccountImport, T>(
+        &client,
+        &mut n,
+        "Import bob, carol and dave in one call",
+        MultiAccountImportRequest::new().with_account_list([
+            AccountImportItem::new("bob"),
+            AccountImportItem::new("carol"),
+            AccountImportItem::new("dave"),
+        ]),
+    )
+    .await?;
+    step::<AccountCheck, T>(
+        &client,
+        &mut n,
+        "Check who is imported (erin is not)",
+        AccountCheckRequest::new(["alice", "erin"].map(AccountIdItem::new)),
+    )
+    .await?;
+    step::<PortraitSet, T>(
+        &client,
+        &mut n,
+        "Set bob's nickname and level (profile fields are checked by tag before sending)",
+        PortraitSetRequest::new(
+            "bob",
+            [
+                ProfileItem::new(ProfileTag::Nick.wire(), "Bob".into()),
+                ProfileItem::new(ProfileTag::Level.wire(), 3.into()),
+            ],
+        ),
+    )
+    .await?;
+    step::<PortraitGet, T>(
+        &client,
+        &mut n,
+        "Read alice's and bob's nicknames",
+        PortraitGetRequest::new(["alice", "bob"], [ProfileTag::Nick.wire()]),
+    )
+    .await?;
+    step::<QueryOnlineStatus, T>(
+        &client,
+        &mut n,
+        "Who is online (nobody has logged in from a client yet)",
+        QueryOnlineStatusRequest::new(["alice", "bob"]),
+    )
+    .await?;
+    step::<Kick, T>(
+        &client,
+        &mut n,
+        "Kick dave (end every login of his)",
+        KickRequest::new("dave"),
+    )
+    .await?;
+    step::<AccountDelete, T>(
+        &client,
+        &mut n,
+        "Delete dave: he is gone from every service",
+        AccountDeleteRequest::new([AccountIdItem::new("dave")]),
+    )
+    .await?;
     step::<SetAttrName, T>(
         &client,
         &mut n,

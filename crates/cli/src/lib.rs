@@ -183,6 +183,21 @@ async fn family<T: Transport + MakeTransport>(g: &Global, cmd: &FamilyCmd) -> Re
             let client = client::build::<T>(g, None).await?;
             commands::push(&client, args).await
         }
+        FamilyCmd::Accounts(cmd) => {
+            let bulk = match cmd {
+                args::AccountsCmd::Import { bulk, .. }
+                | args::AccountsCmd::Check { bulk, .. }
+                | args::AccountsCmd::Delete { bulk, .. } => bulk,
+            };
+            let client = client::build::<T>(g, bulk.max_rate)
+                .await?
+                .with_batch_concurrency(usize::from(bulk.concurrency));
+            commands::accounts_cmd(&client, cmd, g.quiet).await
+        }
+        FamilyCmd::Profile(cmd) => {
+            let client = client::build::<T>(g, None).await?;
+            commands::profile(&client, cmd).await
+        }
     }
 }
 

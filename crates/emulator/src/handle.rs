@@ -398,6 +398,28 @@ impl EmulatorHandle {
             .map_err(|r| ImportError(r.info))
     }
 
+    /// Makes `accounts` fail inside multi-account calls with `code` and `info` (`FailAccounts`
+    /// of an import, `ResultCode` of a check, delete or profile read, `ErrorList` of a presence
+    /// query), as the service reports accounts it could not handle; `code` 0 clears them. Also
+    /// `POST /__emulator/item-failures`.
+    pub fn fail_items(
+        &self,
+        accounts: impl IntoIterator<Item = impl Into<String>>,
+        code: i64,
+        info: impl Into<String>,
+    ) {
+        let info = info.into();
+        let mut all = crate::lock(&self.shared.app.item_failures);
+        for a in accounts {
+            let a = a.into();
+            if code == 0 {
+                all.remove(&a);
+            } else {
+                all.insert(a, (code, info.clone()));
+            }
+        }
+    }
+
     /// Makes the next API call suffer `kind`, whatever the configured rates (queued: call it
     /// twice for the next two calls).
     pub fn inject_fault(&self, kind: FaultKind) {

@@ -122,7 +122,7 @@ fn resume_from_a_checkpoint_after_sigkill_loses_nothing() {
     std::thread::sleep(std::time::Duration::from_millis(1200));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let done_before = emu.state().accounts.len();
+    let done_before = emu.state().all_member_push.users.len();
     assert!(
         done_before > 0 && done_before < 6_000,
         "killed mid-run ({done_before} applied)"
@@ -138,7 +138,7 @@ fn resume_from_a_checkpoint_after_sigkill_loses_nothing() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
     let state = emu.state();
-    assert_eq!(state.accounts.len(), 6_000, "nothing lost");
+    assert_eq!(state.all_member_push.users.len(), 6_000, "nothing lost");
     assert!(
         state
             .all_member_push
@@ -260,7 +260,7 @@ fn a_checkpoint_refuses_a_changed_input() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("input changed"), "{}", stderr(&out));
     assert_eq!(
-        emu.state().accounts.len(),
+        emu.state().all_member_push.users.len(),
         300,
         "nothing sent for the changed input"
     );
@@ -362,4 +362,77 @@ fn conflicting_flags_and_long_account_lists() {
         .filter(|r| r.command.as_deref() == Some("im_remove_all_tags"))
         .count();
     assert_eq!(calls, 3);
+}
+
+/// `tim accounts import --file`: accounts with optional nicknames and photos, 100 a call; a bad
+/// line and an account the service refuses are reported with their line numbers, the rest is
+/// imported, and `--failed` holds exactly the lines to rerun.
+#[test]
+fn accounts_import_from_a_file_names_every_failed_line() {
+    let emu = Emu::start(true);
+    let input = tmp("accounts-import.jsonl");
+    let failed = tmp("accounts-import-failed.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+    for i in 1..=1_050 {
+        match i {
+            7 => writeln!(f, r#"{{"UserID":"{}"}}"#, "x".repeat(33)).unwrap(),
+            500 => writeln!(f, "refused500").unwrap(),
+            n if n % 3 == 0 => writeln!(
+                f,
+                r#"{{"UserID":"acc{n}","Nick":"Nick {n}","FaceUrl":"https://p/{n}.png"}}"#
+            )
+            .unwrap(),
+            n if n % 3 == 1 => writeln!(f, "acc{n}").unwrap(),
+            n => writeln!(f, r#""acc{n}""#).unwrap(),
+        }
+    }
+    drop(f);
+    emu.handle()
+        .fail_items(["refused500"], 70500, "internal error (test)");
+    let out = run(emu
+        .tim()
+        .args(["accounts", "import", "--file"])
+        .arg(&input)
+        .arg("--failed")
+        .arg(&failed));
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 7"), "{err}");
+    let state = emu.state();
+    assert_eq!(state.accounts.len(), 1_048, "every good line imported");
+    assert_eq!(state.profiles["acc3"]["Tag_Profile_IM_Nick"], "Nick 3");
+    assert!(!state.accounts.iter().any(|a| a == "refused500"));
+    let failed_lines = std::fs::read_to_string(&failed).unwrap();
+    let original = std::fs::read_to_string(&input).unwrap();
+    // A line refused before sending is kept as it was; an item the service refused is written
+    // as its JSON item (`{"UserID":...}`): both are valid input to rerun.
+    assert_eq!(
+        failed_lines.lines().collect::<Vec<_>>(),
+        [
+            original.lines().nth(6).unwrap(),
+            r#"{"UserID":"refused500"}"#
+        ]
+    );
+    let reasons: Vec<serde_json::Value> =
+        std::fs::read_to_string(failed.with_extension("reasons.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [7, 500]
+    );
+    assert_eq!(reasons[0]["code"], 70402);
+    // 11 calls of at most 100 accounts (1,049 lines that could be sent).
+    let calls = emu
+        .handle()
+        .requests()
+        .iter()
+        .filter(|r| r.command.as_deref() == Some("multiaccount_import"))
+        .count();
+    assert_eq!(calls, 11);
 }

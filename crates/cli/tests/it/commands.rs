@@ -211,6 +211,42 @@ fn typed_commands_cover_every_endpoint_on_both_transports() {
             assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
             json(&out)
         };
+        // Accounts and profiles.
+        t(&["accounts", "import", "alice", "--nick", "Alice"]);
+        t(&["accounts", "import", "bob", "carol"]);
+        let checked = t(&["accounts", "check", "alice", "carol", "zed"]);
+        let statuses: Vec<&str> = checked["ResultItem"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["AccountStatus"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["Imported", "Imported", "NotImported"]);
+        t(&[
+            "profile",
+            "set",
+            "bob",
+            "Tag_Profile_IM_Nick=Bobby",
+            "Tag_Profile_IM_Level:=4",
+        ]);
+        let got = t(&[
+            "profile",
+            "get",
+            "alice",
+            "bob",
+            "--tag",
+            "Tag_Profile_IM_Nick",
+            "--tag",
+            "Tag_Profile_IM_Level",
+        ]);
+        assert_eq!(
+            got["UserProfileItem"][0]["ProfileItem"][0]["Value"],
+            "Alice"
+        );
+        assert_eq!(got["UserProfileItem"][1]["ProfileItem"][1]["Value"], 4);
+        t(&["accounts", "import", "gone"]);
+        let deleted = t(&["accounts", "delete", "gone"]);
+        assert_eq!(deleted["ResultItem"][0]["ResultCode"], 0);
         t(&["attrs", "names", "set", "0=city", "1=plan"]);
         assert_eq!(t(&["attrs", "names", "get"])["AttrNames"]["1"], "plan");
         t(&["attrs", "set", "alice", "city=Shenzhen", "plan=pro"]);
