@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use tim_core::{BaseUrl, Region};
 
-/// tim: Tencent Cloud Chat's push-to-all REST API from the command line.
+/// tim: Tencent Cloud Chat's server REST API from the command line.
 ///
-/// Tag users and set their attributes (one by one or in bulk from JSON Lines files), push a
-/// message to everyone or to a segment, make and check UserSigs, and run a local emulator.
+/// Import and check accounts, set profiles, tag users and set their attributes (one by one or
+/// in bulk from JSON Lines files), push a message to everyone or to a segment, call any
+/// endpoint (`tim call`), make and check UserSigs, and run a local emulator.
 /// Nothing tim prints contains the secret key or a UserSig, at any verbosity.
 ///
 /// Exit codes: 0 success; 1 the API answered an error (the answer is still printed);
