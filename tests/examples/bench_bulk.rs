@@ -13,6 +13,11 @@
 //! - `memory`: `tim tags add --file --max-rate off` of 0, 100,000 and 1,000,000 lines against
 //!   `tim emulator serve --no-rate-limit` in a separate process; the peak memory is the one the
 //!   tim summary line reports (Linux `VmHWM` of the tim process).
+//! - `import`: `tim accounts import --file` of 100,000 accounts (1,000 calls of 100, every third
+//!   with a nickname and photo) against an emulator with its limits on: the sustained rate of
+//!   accepted calls, the 60007 answers, and every account checked to exist (lost); then the same
+//!   with `--max-rate off` over 100,000 and 1,000,000 lines against `tim emulator serve
+//!   --no-rate-limit` for the peak memory.
 //!
 //! Each result is one JSON line on stdout (for `cargo xtask bench`); progress goes to stderr.
 //! Only loopback is used; the key is the emulator's well-known default and is never printed.
@@ -30,6 +35,8 @@ const RATE_USERS: usize = 50_000;
 const CEILING: f64 = 100.0;
 const FAULT_RATE: f64 = 0.05;
 const MEMORY_LINES: [usize; 3] = [0, 100_000, 1_000_000];
+const IMPORT_ACCOUNTS: usize = 100_000;
+const IMPORT_MEMORY_LINES: [usize; 2] = [100_000, 1_000_000];
 const JOB_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn account(prefix: &str, i: usize) -> String {
@@ -100,10 +107,33 @@ fn number_after<T: std::str::FromStr>(text: &str, marker: &str) -> Option<T> {
     rest[..end].parse().ok()
 }
 
+/// Writes `lines` lines of `accounts import` input: `imp_0000001`, and every third line
+/// `{"UserID":...,"Nick":...,"FaceUrl":...}`.
+fn write_accounts(path: &Path, prefix: &str, lines: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).expect("create input file"));
+    for i in 0..lines {
+        let id = account(prefix, i);
+        if i % 3 == 0 {
+            serde_json::to_writer(
+                &mut out,
+                &json!({"UserID": id, "Nick": format!("Nick {i}"), "FaceUrl": format!("https://p.example/{i}.png")}),
+            )
+            .expect("write input");
+        } else {
+            out.write_all(id.as_bytes()).expect("write input");
+        }
+        out.write_all(b"\n").expect("write input");
+    }
+    out.flush().expect("flush input");
+}
+
 fn parse_summary(stderr: &str) -> Option<Summary> {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("tim: all_member_push/im_add_tag: "))?;
+    parse_summary_of(stderr, "all_member_push/im_add_tag")
+}
+
+fn parse_summary_of(stderr: &str, endpoint: &str) -> Option<Summary> {
+    let prefix = format!("tim: {endpoint}: ");
+    let line = stderr.lines().find(|l| l.starts_with(&prefix))?;
     Some(Summary {
         items: number_before(line, " items,")?,
         calls: number_before(line, " calls in ")?,
@@ -200,33 +230,10 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         .into_iter()
         .filter(|r| r.command.as_deref() == Some("im_add_tag"))
         .collect();
-    let mut answers: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &log {
-        let key = match r.error_code {
-            Some(code) => code.to_string(),
-            None => format!("http {}", r.status),
-        };
-        *answers.entry(key).or_default() += 1;
-    }
     // The limiter paces calls evenly (one every (1 s + margin) / limit), so the steady rate is
     // the accepted calls over the time from the first arrival to the last: what a job of any
     // length sustains (n calls span n - 1 intervals).
-    let mut arrivals: Vec<(u64, bool)> = log
-        .iter()
-        .map(|r| (r.at_unix_ms, r.error_code == Some(0)))
-        .collect();
-    arrivals.sort_unstable();
-    let accepted = arrivals.iter().filter(|a| a.1).count();
-    let steady = match (arrivals.first(), arrivals.last()) {
-        (Some(first), Some(last)) if accepted >= 3 && last.0 > first.0 => {
-            (accepted - 1) as f64 / ((last.0 - first.0) as f64 / 1000.0)
-        }
-        _ => f64::NAN,
-    };
-    let span = match (arrivals.first(), arrivals.last()) {
-        (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
-        _ => 0.0,
-    };
+    let (answers, accepted, steady, span) = answers_and_steady(&log);
     let state = emu.state();
     let lost = (0..RATE_USERS)
         .filter(|&i| {
@@ -262,6 +269,143 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         }))
     );
     runtime.block_on(emu.shutdown());
+}
+
+/// Answers by code (or HTTP status) and the steady rate of accepted calls, from the request log
+/// entries of one command.
+fn answers_and_steady(
+    log: &[tim_emulator::RequestRecord],
+) -> (BTreeMap<String, u64>, usize, f64, f64) {
+    let mut answers: BTreeMap<String, u64> = BTreeMap::new();
+    for r in log {
+        let key = match r.error_code {
+            Some(code) => code.to_string(),
+            None => format!("http {}", r.status),
+        };
+        *answers.entry(key).or_default() += 1;
+    }
+    let mut arrivals: Vec<(u64, bool)> = log
+        .iter()
+        .map(|r| (r.at_unix_ms, r.error_code == Some(0)))
+        .collect();
+    arrivals.sort_unstable();
+    let accepted = arrivals.iter().filter(|a| a.1).count();
+    let steady = match (arrivals.first(), arrivals.last()) {
+        (Some(first), Some(last)) if accepted >= 3 && last.0 > first.0 => {
+            (accepted - 1) as f64 / ((last.0 - first.0) as f64 / 1000.0)
+        }
+        _ => f64::NAN,
+    };
+    let span = match (arrivals.first(), arrivals.last()) {
+        (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
+        _ => 0.0,
+    };
+    (answers, accepted, steady, span)
+}
+
+/// `accounts import` of 100,000 accounts at the documented rate.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn import_run(bin: &Path, dir: &Path) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut config = Config::default();
+    config.rate_limits = true;
+    config.request_log_capacity = 100_000;
+    let emu = runtime
+        .block_on(Emulator::builder().with_config(config).start())
+        .expect("emulator");
+    let input = dir.join("import.jsonl");
+    write_accounts(&input, "imp", IMPORT_ACCOUNTS);
+    let failed = dir.join("import.failed.jsonl");
+    let mut cmd = tim(bin, emu.base_url(), emu.sdkappid(), emu.key().expose());
+    cmd.args(["accounts", "import", "--file"])
+        .arg(&input)
+        .arg("--failed")
+        .arg(&failed);
+    eprintln!(
+        "bench_bulk: tim accounts import --file ({IMPORT_ACCOUNTS} accounts), emulator limits on"
+    );
+    let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
+    let summary = parse_summary_of(&stderr, "im_open_login_svc/multiaccount_import")
+        .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
+    eprintln!("bench_bulk:   {}", summary.line);
+    let log: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.command.as_deref() == Some("multiaccount_import"))
+        .collect();
+    let (answers, accepted, steady, span) = answers_and_steady(&log);
+    let state = emu.state();
+    let existing: std::collections::BTreeSet<&str> =
+        state.accounts.iter().map(String::as_str).collect();
+    let lost = (0..IMPORT_ACCOUNTS)
+        .filter(|&i| !existing.contains(account("imp", i).as_str()))
+        .count();
+    let nick_lost = (0..IMPORT_ACCOUNTS)
+        .step_by(3)
+        .filter(|&i| {
+            state
+                .profiles
+                .get(&account("imp", i))
+                .and_then(|p| p.get("Tag_Profile_IM_Nick"))
+                .is_none_or(|n| *n != json!(format!("Nick {i}")))
+        })
+        .count();
+    eprintln!(
+        "bench_bulk:   answers by code {answers:?}; steady {steady:.1} accepted calls/s; lost {lost}, nicknames lost {nick_lost}",
+    );
+    println!(
+        "{}",
+        summary.with_fields(json!({
+            "measure": "import_rate",
+            "accounts": IMPORT_ACCOUNTS,
+            "exit_code": status.code(),
+            "wall_secs": wall,
+            "attempts": log.len(),
+            "answers": answers,
+            "accepted": accepted,
+            "arrival_span_secs": span,
+            "steady_calls_per_s": if steady.is_finite() { json!(steady) } else { Value::Null },
+            "ceiling": CEILING,
+            "lost": lost + nick_lost,
+        }))
+    );
+    runtime.block_on(emu.shutdown());
+}
+
+/// Peak memory of `accounts import --max-rate off` over 100,000 and 1,000,000 lines.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn import_memory_run(bin: &Path, dir: &Path) {
+    let sdkappid = tim_emulator::DEFAULT_SDKAPPID;
+    let key = tim_emulator::DEFAULT_KEY;
+    for lines in IMPORT_MEMORY_LINES {
+        let input = dir.join(format!("import-memory-{lines}.jsonl"));
+        write_accounts(&input, "impmem", lines);
+        let (server, url) = serve(bin, sdkappid, key);
+        let mut cmd = tim(bin, &url, sdkappid, key);
+        cmd.args(["accounts", "import", "--max-rate", "off", "--file"])
+            .arg(&input);
+        eprintln!("bench_bulk: tim accounts import --max-rate off --file ({lines} lines)");
+        let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
+        drop(server);
+        let summary = parse_summary_of(&stderr, "im_open_login_svc/multiaccount_import")
+            .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
+        eprintln!("bench_bulk:   {}", summary.line);
+        println!(
+            "{}",
+            summary.with_fields(json!({
+                "measure": "import_memory",
+                "lines": lines,
+                "exit_code": status.code(),
+                "wall_secs": wall,
+                "peak_mib": summary.peak_mib,
+            }))
+        );
+        let _ = std::fs::remove_file(&input);
+    }
 }
 
 /// Kills the emulator subprocess when dropped.
@@ -343,7 +487,7 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--tim" => bin = args.next().map(PathBuf::from),
-            "rate" | "faults" | "memory" => which.push(a),
+            "rate" | "faults" | "memory" | "import" => which.push(a),
             // `cargo test --examples` style flags are ignored.
             _ => {}
         }
@@ -356,7 +500,12 @@ fn main() {
         bin.display()
     );
     if which.is_empty() {
-        which = vec!["rate".into(), "faults".into(), "memory".into()];
+        which = vec![
+            "rate".into(),
+            "faults".into(),
+            "memory".into(),
+            "import".into(),
+        ];
     }
     let dir = std::env::temp_dir().join(format!("tim-bench-bulk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -364,6 +513,10 @@ fn main() {
         match w.as_str() {
             "rate" => rate_run(&bin, &dir, 0.0),
             "faults" => rate_run(&bin, &dir, FAULT_RATE),
+            "import" => {
+                import_run(&bin, &dir);
+                import_memory_run(&bin, &dir);
+            }
             _ => memory_run(&bin, &dir),
         }
     }
