@@ -127,10 +127,6 @@ fn write_accounts(path: &Path, prefix: &str, lines: usize) {
     out.flush().expect("flush input");
 }
 
-fn parse_summary(stderr: &str) -> Option<Summary> {
-    parse_summary_of(stderr, "all_member_push/im_add_tag")
-}
-
 fn parse_summary_of(stderr: &str, endpoint: &str) -> Option<Summary> {
     let prefix = format!("tim: {endpoint}: ");
     let line = stderr.lines().find(|l| l.starts_with(&prefix))?;
@@ -187,9 +183,9 @@ fn run(mut cmd: Command, timeout: Duration) -> (ExitStatus, String, f64) {
     (status, reader.join().unwrap_or_default(), wall)
 }
 
-/// `tags add` of 50,000 users at the documented rate, with `fault_rate` of 91000 answers.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
+/// An emulator with its documented limits on, on a runtime of its own, with `fault_rate` of
+/// its calls answered 91000.
+fn limited_emulator(fault_rate: f64) -> (tokio::runtime::Runtime, tim_emulator::EmulatorHandle) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -207,6 +203,13 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
     let emu = runtime
         .block_on(Emulator::builder().with_config(config).start())
         .expect("emulator");
+    (runtime, emu)
+}
+
+/// `tags add` of 50,000 users at the documented rate, with `fault_rate` of 91000 answers.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
+    let (runtime, emu) = limited_emulator(fault_rate);
     let prefix = if fault_rate > 0.0 { "faulty" } else { "rate" };
     let input = dir.join(format!("{prefix}.jsonl"));
     write_input(&input, prefix, RATE_USERS);
@@ -221,7 +224,7 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         fault_rate * 100.0
     );
     let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
-    let summary = parse_summary(&stderr)
+    let summary = parse_summary_of(&stderr, "all_member_push/im_add_tag")
         .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
     eprintln!("bench_bulk:   {}", summary.line);
 
@@ -230,10 +233,7 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         .into_iter()
         .filter(|r| r.command.as_deref() == Some("im_add_tag"))
         .collect();
-    // The limiter paces calls evenly (one every (1 s + margin) / limit), so the steady rate is
-    // the accepted calls over the time from the first arrival to the last: what a job of any
-    // length sustains (n calls span n - 1 intervals).
-    let (answers, accepted, steady, span) = answers_and_steady(&log);
+    let figures = RateFigures::of(&log);
     let state = emu.state();
     let lost = (0..RATE_USERS)
         .filter(|&i| {
@@ -248,75 +248,94 @@ fn rate_run(bin: &Path, dir: &Path, fault_rate: f64) {
         .map(|s| s.lines().count())
         .unwrap_or(0);
     eprintln!(
-        "bench_bulk:   answers by code {answers:?}; steady {steady:.1} accepted calls/s; lost {lost}",
+        "bench_bulk:   answers by code {:?}; steady {:.1} accepted calls/s; lost {lost}",
+        figures.answers, figures.steady
     );
     println!(
         "{}",
-        summary.with_fields(json!({
+        figures.with_fields(summary.with_fields(json!({
             "measure": "bulk_rate",
             "users": RATE_USERS,
             "fault_rate": fault_rate,
             "exit_code": status.code(),
             "wall_secs": wall,
-            "attempts": log.len(),
-            "answers": answers,
-            "accepted": accepted,
-            "arrival_span_secs": span,
-            "steady_calls_per_s": if steady.is_finite() { json!(steady) } else { Value::Null },
-            "ceiling": CEILING,
             "failed_file_lines": failed_lines,
             "lost": lost,
-        }))
+        })))
     );
     runtime.block_on(emu.shutdown());
 }
 
-/// Answers by code (or HTTP status) and the steady rate of accepted calls, from the request log
-/// entries of one command.
-fn answers_and_steady(
-    log: &[tim_emulator::RequestRecord],
-) -> (BTreeMap<String, u64>, usize, f64, f64) {
-    let mut answers: BTreeMap<String, u64> = BTreeMap::new();
-    for r in log {
-        let key = match r.error_code {
-            Some(code) => code.to_string(),
-            None => format!("http {}", r.status),
-        };
-        *answers.entry(key).or_default() += 1;
-    }
-    let mut arrivals: Vec<(u64, bool)> = log
-        .iter()
-        .map(|r| (r.at_unix_ms, r.error_code == Some(0)))
-        .collect();
-    arrivals.sort_unstable();
-    let accepted = arrivals.iter().filter(|a| a.1).count();
-    let steady = match (arrivals.first(), arrivals.last()) {
-        (Some(first), Some(last)) if accepted >= 3 && last.0 > first.0 => {
-            (accepted - 1) as f64 / ((last.0 - first.0) as f64 / 1000.0)
+/// What the emulator's request log says of one command's calls: answers by code (or HTTP
+/// status), and the steady rate of accepted calls. The limiter paces calls evenly (one every
+/// (1 s + margin) / limit), so the steady rate is the accepted calls over the time from the
+/// first arrival to the last: what a job of any length sustains (n calls span n - 1 intervals).
+struct RateFigures {
+    attempts: usize,
+    answers: BTreeMap<String, u64>,
+    accepted: usize,
+    steady: f64,
+    span: f64,
+}
+
+impl RateFigures {
+    fn of(log: &[tim_emulator::RequestRecord]) -> Self {
+        let mut answers: BTreeMap<String, u64> = BTreeMap::new();
+        for r in log {
+            let key = match r.error_code {
+                Some(code) => code.to_string(),
+                None => format!("http {}", r.status),
+            };
+            *answers.entry(key).or_default() += 1;
         }
-        _ => f64::NAN,
-    };
-    let span = match (arrivals.first(), arrivals.last()) {
-        (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
-        _ => 0.0,
-    };
-    (answers, accepted, steady, span)
+        let mut arrivals: Vec<(u64, bool)> = log
+            .iter()
+            .map(|r| (r.at_unix_ms, r.error_code == Some(0)))
+            .collect();
+        arrivals.sort_unstable();
+        let accepted = arrivals.iter().filter(|a| a.1).count();
+        let steady = match (arrivals.first(), arrivals.last()) {
+            (Some(first), Some(last)) if accepted >= 3 && last.0 > first.0 => {
+                (accepted - 1) as f64 / ((last.0 - first.0) as f64 / 1000.0)
+            }
+            _ => f64::NAN,
+        };
+        let span = match (arrivals.first(), arrivals.last()) {
+            (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
+            _ => 0.0,
+        };
+        Self {
+            attempts: log.len(),
+            answers,
+            accepted,
+            steady,
+            span,
+        }
+    }
+
+    /// `doc` with the figures added.
+    fn with_fields(&self, mut doc: Value) -> Value {
+        if let Value::Object(map) = &mut doc {
+            map.insert("attempts".into(), json!(self.attempts));
+            map.insert("answers".into(), json!(self.answers));
+            map.insert("accepted".into(), json!(self.accepted));
+            map.insert("arrival_span_secs".into(), json!(self.span));
+            let steady = if self.steady.is_finite() {
+                json!(self.steady)
+            } else {
+                Value::Null
+            };
+            map.insert("steady_calls_per_s".into(), steady);
+            map.insert("ceiling".into(), json!(CEILING));
+        }
+        doc
+    }
 }
 
 /// `accounts import` of 100,000 accounts at the documented rate.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn import_run(bin: &Path, dir: &Path) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut config = Config::default();
-    config.rate_limits = true;
-    config.request_log_capacity = 100_000;
-    let emu = runtime
-        .block_on(Emulator::builder().with_config(config).start())
-        .expect("emulator");
+    let (runtime, emu) = limited_emulator(0.0);
     let input = dir.join("import.jsonl");
     write_accounts(&input, "imp", IMPORT_ACCOUNTS);
     let failed = dir.join("import.failed.jsonl");
@@ -337,7 +356,7 @@ fn import_run(bin: &Path, dir: &Path) {
         .into_iter()
         .filter(|r| r.command.as_deref() == Some("multiaccount_import"))
         .collect();
-    let (answers, accepted, steady, span) = answers_and_steady(&log);
+    let figures = RateFigures::of(&log);
     let state = emu.state();
     let existing: std::collections::BTreeSet<&str> =
         state.accounts.iter().map(String::as_str).collect();
@@ -355,57 +374,20 @@ fn import_run(bin: &Path, dir: &Path) {
         })
         .count();
     eprintln!(
-        "bench_bulk:   answers by code {answers:?}; steady {steady:.1} accepted calls/s; lost {lost}, nicknames lost {nick_lost}",
+        "bench_bulk:   answers by code {:?}; steady {:.1} accepted calls/s; lost {lost}, nicknames lost {nick_lost}",
+        figures.answers, figures.steady
     );
     println!(
         "{}",
-        summary.with_fields(json!({
+        figures.with_fields(summary.with_fields(json!({
             "measure": "import_rate",
             "accounts": IMPORT_ACCOUNTS,
             "exit_code": status.code(),
             "wall_secs": wall,
-            "attempts": log.len(),
-            "answers": answers,
-            "accepted": accepted,
-            "arrival_span_secs": span,
-            "steady_calls_per_s": if steady.is_finite() { json!(steady) } else { Value::Null },
-            "ceiling": CEILING,
             "lost": lost + nick_lost,
-        }))
+        })))
     );
     runtime.block_on(emu.shutdown());
-}
-
-/// Peak memory of `accounts import --max-rate off` over 100,000 and 1,000,000 lines.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-fn import_memory_run(bin: &Path, dir: &Path) {
-    let sdkappid = tim_emulator::DEFAULT_SDKAPPID;
-    let key = tim_emulator::DEFAULT_KEY;
-    for lines in IMPORT_MEMORY_LINES {
-        let input = dir.join(format!("import-memory-{lines}.jsonl"));
-        write_accounts(&input, "impmem", lines);
-        let (server, url) = serve(bin, sdkappid, key);
-        let mut cmd = tim(bin, &url, sdkappid, key);
-        cmd.args(["accounts", "import", "--max-rate", "off", "--file"])
-            .arg(&input);
-        eprintln!("bench_bulk: tim accounts import --max-rate off --file ({lines} lines)");
-        let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
-        drop(server);
-        let summary = parse_summary_of(&stderr, "im_open_login_svc/multiaccount_import")
-            .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
-        eprintln!("bench_bulk:   {}", summary.line);
-        println!(
-            "{}",
-            summary.with_fields(json!({
-                "measure": "import_memory",
-                "lines": lines,
-                "exit_code": status.code(),
-                "wall_secs": wall,
-                "peak_mib": summary.peak_mib,
-            }))
-        );
-        let _ = std::fs::remove_file(&input);
-    }
 }
 
 /// Kills the emulator subprocess when dropped.
@@ -445,30 +427,43 @@ fn serve(bin: &Path, sdkappid: u64, key: &str) -> (Serve, String) {
     (serve, url)
 }
 
+/// One memory job: the command, its input and what its summary line and JSON line are called.
+struct MemoryJob {
+    /// `tim` arguments before `--file`.
+    args: &'static [&'static str],
+    lines: &'static [usize],
+    write: fn(&Path, &str, usize),
+    /// The endpoint of tim's summary line.
+    endpoint: &'static str,
+    measure: &'static str,
+}
+
+/// Peak memory of `job` over each of its line counts, each against a fresh
+/// `tim emulator serve --no-rate-limit` in another process.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
-fn memory_run(bin: &Path, dir: &Path) {
+fn memory_run(bin: &Path, dir: &Path, job: &MemoryJob) {
     let sdkappid = tim_emulator::DEFAULT_SDKAPPID;
     let key = tim_emulator::DEFAULT_KEY;
-    for lines in MEMORY_LINES {
-        let input = dir.join(format!("memory-{lines}.jsonl"));
-        write_input(&input, "mem", lines);
+    for &lines in job.lines {
+        let input = dir.join(format!("{}-{lines}.jsonl", job.measure));
+        (job.write)(&input, "mem", lines);
         let bytes = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
         let (server, url) = serve(bin, sdkappid, key);
         let mut cmd = tim(bin, &url, sdkappid, key);
-        cmd.args(["tags", "add", "--max-rate", "off", "--file"])
-            .arg(&input);
+        cmd.args(job.args).arg("--file").arg(&input);
         eprintln!(
-            "bench_bulk: tim tags add --max-rate off --file ({lines} lines, {bytes} B), emulator in another process"
+            "bench_bulk: tim {} --file ({lines} lines, {bytes} B), emulator in another process",
+            job.args.join(" ")
         );
         let (status, stderr, wall) = run(cmd, JOB_TIMEOUT);
         drop(server);
-        let summary = parse_summary(&stderr)
+        let summary = parse_summary_of(&stderr, job.endpoint)
             .unwrap_or_else(|| panic!("no summary line from tim (exit {status}):\n{stderr}"));
         eprintln!("bench_bulk:   {}", summary.line);
         println!(
             "{}",
             summary.with_fields(json!({
-                "measure": "bulk_memory",
+                "measure": job.measure,
                 "lines": lines,
                 "file_bytes": bytes,
                 "exit_code": status.code(),
@@ -479,6 +474,22 @@ fn memory_run(bin: &Path, dir: &Path) {
         let _ = std::fs::remove_file(&input);
     }
 }
+
+const TAGS_MEMORY: MemoryJob = MemoryJob {
+    args: &["tags", "add", "--max-rate", "off"],
+    lines: &MEMORY_LINES,
+    write: write_input,
+    endpoint: "all_member_push/im_add_tag",
+    measure: "bulk_memory",
+};
+
+const IMPORT_MEMORY: MemoryJob = MemoryJob {
+    args: &["accounts", "import", "--max-rate", "off"],
+    lines: &IMPORT_MEMORY_LINES,
+    write: write_accounts,
+    endpoint: "im_open_login_svc/multiaccount_import",
+    measure: "import_memory",
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -515,9 +526,9 @@ fn main() {
             "faults" => rate_run(&bin, &dir, FAULT_RATE),
             "import" => {
                 import_run(&bin, &dir);
-                import_memory_run(&bin, &dir);
+                memory_run(&bin, &dir, &IMPORT_MEMORY);
             }
-            _ => memory_run(&bin, &dir),
+            _ => memory_run(&bin, &dir, &TAGS_MEMORY),
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

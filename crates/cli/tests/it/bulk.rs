@@ -4,6 +4,15 @@ use std::io::Write;
 
 use crate::harness::{Emu, code, run, stderr, tmp};
 
+/// The `.reasons.jsonl` side file of a `--failed` file, one JSON value a line.
+fn reasons_of(failed: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(failed.with_extension("reasons.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn write_users(path: &std::path::Path, n: usize, bad_at: &[usize]) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for i in 1..=n {
@@ -60,11 +69,7 @@ fn bulk_25000_users_with_a_bad_line() {
         failed_items.lines().collect::<Vec<_>>(),
         [original.lines().nth(12_344).unwrap()]
     );
-    let reasons = std::fs::read_to_string(failed.with_extension("reasons.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = reasons
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = reasons_of(&failed);
     assert_eq!(lines.len(), 1);
     assert_eq!(
         (lines[0]["line"].as_u64(), lines[0]["code"].as_i64()),
@@ -302,12 +307,7 @@ fn items_the_server_refuses_fail_alone_and_the_failed_file_reruns() {
         .filter(|a| !a.attrs.is_empty())
         .count();
     assert_eq!(applied, 995, "no good item failed because of a neighbour");
-    let reasons: Vec<serde_json::Value> =
-        std::fs::read_to_string(failed.with_extension("reasons.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let reasons = reasons_of(&failed);
     let lines: Vec<u64> = reasons
         .iter()
         .map(|r| r["line"].as_u64().unwrap())
@@ -413,12 +413,7 @@ fn accounts_import_from_a_file_names_every_failed_line() {
             r#"{"UserID":"refused500"}"#
         ]
     );
-    let reasons: Vec<serde_json::Value> =
-        std::fs::read_to_string(failed.with_extension("reasons.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let reasons = reasons_of(&failed);
     assert_eq!(
         reasons
             .iter()
