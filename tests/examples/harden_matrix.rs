@@ -462,6 +462,10 @@ async fn run_transport<T: MakeTransport>(
         })
         .await
         .expect("attribute names are set");
+    // The accounts the account, presence and profile samples name must exist for their calls
+    // to succeed (a sample that deletes one leaves a per-item 70107 in an OK answer).
+    emu.import_accounts(["test", "UserID_1", "id", "id1", "id2", "id3"])
+        .expect("accounts imported");
     let mut cells = Vec::new();
     // Every endpoint the emulator implements.
     for &command in tim_core::EndpointId::ALL
