@@ -616,3 +616,53 @@ fn rate_limit_redis_bad_urls_exit_2_or_3_without_the_password_and_a_good_one_is_
     let _ = server.wait();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// Accounts and profiles: bad input is refused before sending (exit 2), naming the field and
+/// the code the service would answer; nothing reaches the emulator.
+#[test]
+fn accounts_and_profile_bad_input_is_refused_before_sending() {
+    let emu = Emu::start(false);
+    let long = "x".repeat(33);
+    let nick = "n".repeat(501);
+    let cases: [(Vec<&str>, &str, &str); 5] = [
+        (vec!["accounts", "import", &long], "UserID", "70402"),
+        (
+            vec!["accounts", "import", "a", "--nick", &nick],
+            "Nick",
+            "40601",
+        ),
+        (
+            vec!["profile", "set", "alice", "Tag_Profile_IM_Nik=Ann"],
+            "ProfileItem[0].Tag",
+            "40009",
+        ),
+        (
+            vec!["profile", "set", "alice", "Tag_Profile_IM_Level=three"],
+            "ProfileItem[0].Value",
+            "40610",
+        ),
+        (
+            vec!["profile", "get", "alice", "--tag", "Tag_Profile_IM_Nik"],
+            "TagList[0]",
+            "40009",
+        ),
+    ];
+    for (args, path, server_code) in cases {
+        let out = run(emu.tim().args(&args));
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(path), "{args:?} names {path}: {err}");
+        assert!(
+            err.contains(server_code),
+            "{args:?} names {server_code}: {err}"
+        );
+    }
+    let out = run(emu.tim().args(["profile", "set", "alice", "no-separator"]));
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("TAG=TEXT or TAG:=JSON"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(emu.handle().requests().is_empty(), "nothing was sent");
+}
