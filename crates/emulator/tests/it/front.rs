@@ -252,3 +252,48 @@ async fn state_sections_have_stable_paths() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&body).contains("all_member_push"));
 }
+
+/// No inspection or admin answer shows the key or a UserSig, whatever was called.
+#[tokio::test]
+async fn inspection_and_admin_paths_never_show_secrets() {
+    let api = Api::start(Emulator::builder().with_accounts(["a"])).await;
+    let query = api.query();
+    let sig = api.sig_for(&api.admin);
+    api.ok(
+        "im_add_tag",
+        json!({"UserTags": [{"To_Account": "a", "Tags": ["t"]}]}),
+    )
+    .await;
+    api.ok("im_push", json!({"MsgRandom": 3, "MsgBody": text("hi")}))
+        .await;
+    let _ = api.post_bytes("im_get_tag", &query, "{").await;
+    let (_, admin) = post_admin(
+        &api,
+        "logins",
+        json!({"account": "a", "platform": "Web", "status": "Online"}),
+    )
+    .await;
+    let mut seen = vec![admin.to_string()];
+    for path in [
+        "state",
+        "state/accounts",
+        "state/all_member_push",
+        "state/profiles",
+        "state/logins",
+        "pushes",
+        "requests",
+        "events",
+        "endpoints",
+        "config",
+    ] {
+        seen.push(api.inspect(path).await.to_string());
+    }
+    for text in seen {
+        assert!(!text.contains(api.key.expose()), "the key in {text}");
+        assert!(!text.contains(&sig), "a UserSig in {text}");
+        assert!(
+            !text.contains("usersig="),
+            "a query with its UserSig in {text}"
+        );
+    }
+}
