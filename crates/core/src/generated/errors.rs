@@ -132,12 +132,36 @@ pub enum ErrorCode {
     ServiceDeactivated,
     /// 90001 (public): Failed to parse the request JSON.
     JsonParseFailed,
+    /// 90002 (public): MsgBody is malformed or not an array.
+    MsgBodyInvalid,
+    /// 90003 (public): To_Account is missing or malformed: the page says its items must be strings; the global table says the field is absent or names an account that does not exist.
+    ///
+    /// Spec note: The query_online_status page and the global message table describe 90003 differently (item type vs. absent field / unknown account); both are caller mistakes.
+    ToAccountInvalid,
+    /// 90005 (public): MsgRandom is missing or not an integer.
+    MsgRandomInvalid,
+    /// 90007 (public): MsgBody is not an array.
+    MsgBodyNotArray,
     /// 90008 (public): From_Account is missing or names an account that does not exist.
     ///
     /// Spec note: A code of the global message table (older and newer revisions), answered by several message services; the im_push page does not list it although im_push takes an optional From_Account.
     FromAccountInvalid,
     /// 90009 (public): The request requires app admin permissions.
     AdminRequired,
+    /// 90010 (public): The JSON is not in message format.
+    NotMessageFormat,
+    /// 90011 (public): More than 500 accounts in To_Account.
+    ///
+    /// Spec note: The global table words it for batch message sending (batchsendmsg, same service); query_online_status lists it for its own 500-account limit.
+    ToAccountsOverLimit,
+    /// 90026 (public): The offline retention time exceeds 7 days (604800 s).
+    MsgLifeTimeTooLong,
+    /// 90030 (public): Older global table: an attribute is 0 bytes or longer than 50 bytes. Newer global table: the SyncFromOldSystem field is wrong (a field of message import, 1047/35014).
+    ///
+    /// Spec note: The two revisions give 90030 unrelated meanings; the Rust name follows the older one. No endpoint here lists 90030 and the SDK never answers it locally (an attribute value over 50 bytes is refused with 90033), so a 90030 from a real server should be read through its ErrorInfo, not its name. Both readings are caller mistakes, so the kind holds for either.
+    AttributeLengthInvalid,
+    /// 90044 (public): MsgLifeTime is not an integer.
+    MsgLifeTimeInvalid,
     /// 90048 (public): The requested user account does not exist (e.g. it was deleted).
     ///
     /// Spec note: A code of the global message table (older and newer revisions); no all_member_push page lists it.
@@ -154,14 +178,10 @@ pub enum ErrorCode {
     InternalError90995,
     /// 91000 (public): Internal service error; the outcome is unknown. Retry only if a repeat is harmless.
     InternalError,
-    /// 90002 (`all_member_push`): MsgBody is malformed or not an array.
-    MsgBodyInvalid,
-    /// 90005 (`all_member_push`): MsgRandom is missing or not an integer.
-    MsgRandomInvalid,
-    /// 90007 (`all_member_push`): MsgBody is not an array.
-    MsgBodyNotArray,
-    /// 90010 (`all_member_push`): The JSON is not in message format.
-    NotMessageFormat,
+    /// 93000 (public): The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.
+    ///
+    /// Spec note: The limit moved from 8 KB to 12 KB between revisions, as for 80002. The newer page also reuses 93000 in its content-moderation table (content to review over 8 KB), a different service.
+    BodyTooLarge,
     /// 90018 (`all_member_push`): The number of requested accounts exceeds the limit.
     AccountsOverLimit,
     /// 90020 (`all_member_push`): A tag is longer than 50 bytes (im_push page).
@@ -170,12 +190,6 @@ pub enum ErrorCode {
     TagInBothConditions,
     /// 90024 (`all_member_push`): Pushes are too frequent: consecutive pushes must be more than 1 second apart. The push was not executed.
     PushTooFrequent,
-    /// 90026 (`all_member_push`): The offline retention time exceeds 7 days (604800 s).
-    MsgLifeTimeTooLong,
-    /// 90030 (`all_member_push`): Older global table: an attribute is 0 bytes or longer than 50 bytes. Newer global table: the SyncFromOldSystem field is wrong (a field of message import, 1047/35014).
-    ///
-    /// Spec note: The two revisions give 90030 unrelated meanings; the Rust name follows the older one. No endpoint here lists 90030 and the SDK never answers it locally (an attribute value over 50 bytes is refused with 90033), so a 90030 from a real server should be read through its ErrorInfo, not its name. Both readings are caller mistakes, so the kind holds for either.
-    AttributeLengthInvalid,
     /// 90032 (`all_member_push`): More than 10 tags in a push condition or in one user's add-tag entry.
     TooManyTags,
     /// 90033 (`all_member_push`): Invalid attribute, e.g. an attribute name that was never configured.
@@ -188,16 +202,10 @@ pub enum ErrorCode {
     EmptyTag,
     /// 90043 (`all_member_push`): OfflinePushInfo is malformed.
     OfflinePushInfoInvalid,
-    /// 90044 (`all_member_push`): MsgLifeTime is not an integer.
-    MsgLifeTimeInvalid,
     /// 90045 (`all_member_push`): Push to all users is not enabled for this app.
     PushToAllNotEnabled,
     /// 90047 (`all_member_push`): The daily push quota (default 100) is used up.
     DailyPushQuotaExceeded,
-    /// 93000 (`all_member_push`): The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.
-    ///
-    /// Spec note: The limit moved from 8 KB to 12 KB between revisions, as for 80002. The newer page also reuses 93000 in its content-moderation table (content to review over 8 KB), a different service.
-    BodyTooLarge,
     /// 30006 (`im_open_login_svc`): Relationship-chain service internal error (for account_delete: while clearing the deleted account's friends and blocklist); the outcome is unknown.
     ///
     /// Spec note: Relationship-chain code (global table, relationship section); account_delete lists it. Shared with the future sns service.
@@ -214,14 +222,68 @@ pub enum ErrorCode {
     ///
     /// Spec note: A 7xxxx public-range code that only account_delete documents. Revisions name the editions differently (Free edition / IM Trial plan; Pro, Ultimate, Flagship, TRTC and Whiteboard apps are refused).
     AccountDeleteNotAllowed,
-    /// 90003 (`openim`): To_Account is missing or malformed: the page says its items must be strings; the global table says the field is absent or names an account that does not exist.
+    /// 20001 (`openim`): Invalid request packet (one-to-one message service).
     ///
-    /// Spec note: The query_online_status page and the global message table describe 90003 differently (item type vs. absent field / unknown account); both are caller mistakes.
-    ToAccountInvalid,
-    /// 90011 (`openim`): More than 500 accounts in To_Account.
+    /// Spec note: Listed by sendmsg and modify_c2c_msg; the global message table words it the same.
+    MsgRequestInvalid,
+    /// 20002 (`openim`): The UserSig or A2 ticket has expired or is invalid (message service); the call was not executed.
     ///
-    /// Spec note: The global table words it for batch message sending (batchsendmsg, same service); query_online_status lists it for its own 500-account limit.
-    ToAccountsOverLimit,
+    /// Spec note: The sendmsg and modify_c2c_msg pages say 'has expired', the global message table 'invalid'. A2 is the client SDK's login ticket; a REST call's UserSig is verified by the gateway first, which answers an expired one with 70001 (the one auth-expired code, re-signed and repeated once). Classed config rather than auth-expired: no page says that a fresh UserSig cures 20002, and the project's retry table (README, tests/it/retry_table.rs) holds 70001 as the only re-sign code.
+    MsgUserSigInvalid,
+    /// 20003 (`openim`): The UserID of the sender or the recipient is invalid or was never imported into Chat.
+    SenderOrRecipientInvalid,
+    /// 20004 (`openim`): Network exception inside the message service; the outcome is unknown. Retry.
+    ///
+    /// Spec note: Transient: a send (not idempotent) is repeated only when the caller opts in to non-idempotent retries.
+    MsgNetworkError,
+    /// 20005 (`openim`): Internal error of the message service; the outcome is unknown. Retry.
+    ///
+    /// Spec note: Transient: a send (not idempotent) is repeated only when the caller opts in to non-idempotent retries.
+    MsgInternalError,
+    /// 20006 (`openim`): The app server's before-send callback (C2C.CallbackBeforeSendMsg) refused the message; it was not delivered.
+    ///
+    /// Spec note: Caller: repeating the same message meets the same callback decision.
+    PreSendCallbackRejected,
+    /// 20022 (`openim`): The message to recall does not exist (check From_Account, To_Account and MsgKey).
+    RecallMsgNotFound,
+    /// 20023 (`openim`): The message has already been recalled.
+    ///
+    /// Spec note: After a recall whose first answer was lost, a repeat answering 20023 means the first call took effect.
+    MsgAlreadyRecalled,
+    /// 90004 (`openim`): MsgSeq is invalid (e.g. not a 32-bit unsigned integer).
+    ///
+    /// Spec note: Only batchsendmsg lists it; the 2023 global table has no 90004.
+    MsgSeqInvalid,
+    /// 90006 (`openim`): MsgTimeStamp is missing or not an integer.
+    MsgTimeStampInvalid,
+    /// 90012 (`openim`): The To_Account account does not exist or was never imported (for batchsendmsg: none of the recipients received the message).
+    ToAccountNotFound,
+    /// 90031 (`openim`): SyncOtherMachine is not an integer.
+    SyncOtherMachineInvalid,
+    /// 90054 (`openim`): MsgKey is invalid (recall request).
+    MsgKeyInvalid,
+    /// 10002 (`openim_msg_ext_http_svc`): Internal server error; the outcome is unknown. Retry.
+    ///
+    /// Spec note: A group-section code of the global table, also answered by the message-extension commands.
+    InternalError10002,
+    /// 10004 (`openim_msg_ext_http_svc`): Invalid parameter; the error text says which.
+    ///
+    /// Spec note: A group-section code of the global table, also answered by the message-extension commands.
+    RequestParameterInvalid,
+    /// 10008 (`openim_msg_ext_http_svc`): The request is not allowed for this app's edition (message extensions need the Ultimate edition, later Premium or Pro Plus/Enterprise, and the console switch).
+    ///
+    /// Spec note: Only the message-extension pages list 10008; the stored global table has no row for it.
+    EditionFeatureUnavailable,
+    /// 23001 (`openim_msg_ext_http_svc`): Seq conflict: the key was changed by someone else since the given Seq; read the latest Seq and set again.
+    ///
+    /// Spec note: set_key_values reports it per key in its answer's ExtensionList (sample) as well as for the whole call. The server checks Seq only for non-admin callers, so REST calls (always made as the admin) should rarely meet it.
+    ExtensionSeqConflict,
+    /// 23002 (`openim_msg_ext_http_svc`): The message does not accept extensions (it was not sent with SupportMessageExtension 1).
+    MsgExtensionNotSupported,
+    /// 23003 (`openim_msg_ext_http_svc`): More than 200 extension set attempts per minute on this message; the call was not executed. Wait, then repeat.
+    ExtensionSetTooFrequent,
+    /// 23004 (`openim_msg_ext_http_svc`): The one-to-one message does not exist (check From_Account, To_Account and MsgKey).
+    ExtensionMsgNotFound,
     /// 40001 (`profile`): Incorrect request parameter (e.g. a body that cannot be decoded: Err_Profile_Comm_Decode_Fail); ErrorInfo says which.
     ProfileRequestInvalid,
     /// 40002 (`profile`): To_Account (the users whose profiles to read) is not given.
@@ -313,39 +375,59 @@ impl ErrorCode {
         ErrorCode::ImageContentSafetyHit,
         ErrorCode::ServiceDeactivated,
         ErrorCode::JsonParseFailed,
+        ErrorCode::MsgBodyInvalid,
+        ErrorCode::ToAccountInvalid,
+        ErrorCode::MsgRandomInvalid,
+        ErrorCode::MsgBodyNotArray,
         ErrorCode::FromAccountInvalid,
         ErrorCode::AdminRequired,
+        ErrorCode::NotMessageFormat,
+        ErrorCode::ToAccountsOverLimit,
+        ErrorCode::MsgLifeTimeTooLong,
+        ErrorCode::AttributeLengthInvalid,
+        ErrorCode::MsgLifeTimeInvalid,
         ErrorCode::UserAccountNotFound,
         ErrorCode::InternalError90992,
         ErrorCode::InternalError90994,
         ErrorCode::InternalError90995,
         ErrorCode::InternalError,
-        ErrorCode::MsgBodyInvalid,
-        ErrorCode::MsgRandomInvalid,
-        ErrorCode::MsgBodyNotArray,
-        ErrorCode::NotMessageFormat,
+        ErrorCode::BodyTooLarge,
         ErrorCode::AccountsOverLimit,
         ErrorCode::TagTooLong,
         ErrorCode::TagInBothConditions,
         ErrorCode::PushTooFrequent,
-        ErrorCode::MsgLifeTimeTooLong,
-        ErrorCode::AttributeLengthInvalid,
         ErrorCode::TooManyTags,
         ErrorCode::AttributeInvalid,
         ErrorCode::TagLengthInvalid,
         ErrorCode::TagsAndAttrsExclusive,
         ErrorCode::EmptyTag,
         ErrorCode::OfflinePushInfoInvalid,
-        ErrorCode::MsgLifeTimeInvalid,
         ErrorCode::PushToAllNotEnabled,
         ErrorCode::DailyPushQuotaExceeded,
-        ErrorCode::BodyTooLarge,
         ErrorCode::SnsInternalError,
         ErrorCode::SnsTimeout,
         ErrorCode::SnsWriteConflict,
         ErrorCode::AccountDeleteNotAllowed,
-        ErrorCode::ToAccountInvalid,
-        ErrorCode::ToAccountsOverLimit,
+        ErrorCode::MsgRequestInvalid,
+        ErrorCode::MsgUserSigInvalid,
+        ErrorCode::SenderOrRecipientInvalid,
+        ErrorCode::MsgNetworkError,
+        ErrorCode::MsgInternalError,
+        ErrorCode::PreSendCallbackRejected,
+        ErrorCode::RecallMsgNotFound,
+        ErrorCode::MsgAlreadyRecalled,
+        ErrorCode::MsgSeqInvalid,
+        ErrorCode::MsgTimeStampInvalid,
+        ErrorCode::ToAccountNotFound,
+        ErrorCode::SyncOtherMachineInvalid,
+        ErrorCode::MsgKeyInvalid,
+        ErrorCode::InternalError10002,
+        ErrorCode::RequestParameterInvalid,
+        ErrorCode::EditionFeatureUnavailable,
+        ErrorCode::ExtensionSeqConflict,
+        ErrorCode::MsgExtensionNotSupported,
+        ErrorCode::ExtensionSetTooFrequent,
+        ErrorCode::ExtensionMsgNotFound,
         ErrorCode::ProfileRequestInvalid,
         ErrorCode::ProfileToAccountMissing,
         ErrorCode::ProfileAccountNotFound,
@@ -413,39 +495,59 @@ impl ErrorCode {
             ErrorCode::ImageContentSafetyHit => 80004i64,
             ErrorCode::ServiceDeactivated => 80005i64,
             ErrorCode::JsonParseFailed => 90001i64,
+            ErrorCode::MsgBodyInvalid => 90002i64,
+            ErrorCode::ToAccountInvalid => 90003i64,
+            ErrorCode::MsgRandomInvalid => 90005i64,
+            ErrorCode::MsgBodyNotArray => 90007i64,
             ErrorCode::FromAccountInvalid => 90008i64,
             ErrorCode::AdminRequired => 90009i64,
+            ErrorCode::NotMessageFormat => 90010i64,
+            ErrorCode::ToAccountsOverLimit => 90011i64,
+            ErrorCode::MsgLifeTimeTooLong => 90026i64,
+            ErrorCode::AttributeLengthInvalid => 90030i64,
+            ErrorCode::MsgLifeTimeInvalid => 90044i64,
             ErrorCode::UserAccountNotFound => 90048i64,
             ErrorCode::InternalError90992 => 90992i64,
             ErrorCode::InternalError90994 => 90994i64,
             ErrorCode::InternalError90995 => 90995i64,
             ErrorCode::InternalError => 91000i64,
-            ErrorCode::MsgBodyInvalid => 90002i64,
-            ErrorCode::MsgRandomInvalid => 90005i64,
-            ErrorCode::MsgBodyNotArray => 90007i64,
-            ErrorCode::NotMessageFormat => 90010i64,
+            ErrorCode::BodyTooLarge => 93000i64,
             ErrorCode::AccountsOverLimit => 90018i64,
             ErrorCode::TagTooLong => 90020i64,
             ErrorCode::TagInBothConditions => 90022i64,
             ErrorCode::PushTooFrequent => 90024i64,
-            ErrorCode::MsgLifeTimeTooLong => 90026i64,
-            ErrorCode::AttributeLengthInvalid => 90030i64,
             ErrorCode::TooManyTags => 90032i64,
             ErrorCode::AttributeInvalid => 90033i64,
             ErrorCode::TagLengthInvalid => 90034i64,
             ErrorCode::TagsAndAttrsExclusive => 90039i64,
             ErrorCode::EmptyTag => 90040i64,
             ErrorCode::OfflinePushInfoInvalid => 90043i64,
-            ErrorCode::MsgLifeTimeInvalid => 90044i64,
             ErrorCode::PushToAllNotEnabled => 90045i64,
             ErrorCode::DailyPushQuotaExceeded => 90047i64,
-            ErrorCode::BodyTooLarge => 93000i64,
             ErrorCode::SnsInternalError => 30006i64,
             ErrorCode::SnsTimeout => 30007i64,
             ErrorCode::SnsWriteConflict => 30008i64,
             ErrorCode::AccountDeleteNotAllowed => 71000i64,
-            ErrorCode::ToAccountInvalid => 90003i64,
-            ErrorCode::ToAccountsOverLimit => 90011i64,
+            ErrorCode::MsgRequestInvalid => 20001i64,
+            ErrorCode::MsgUserSigInvalid => 20002i64,
+            ErrorCode::SenderOrRecipientInvalid => 20003i64,
+            ErrorCode::MsgNetworkError => 20004i64,
+            ErrorCode::MsgInternalError => 20005i64,
+            ErrorCode::PreSendCallbackRejected => 20006i64,
+            ErrorCode::RecallMsgNotFound => 20022i64,
+            ErrorCode::MsgAlreadyRecalled => 20023i64,
+            ErrorCode::MsgSeqInvalid => 90004i64,
+            ErrorCode::MsgTimeStampInvalid => 90006i64,
+            ErrorCode::ToAccountNotFound => 90012i64,
+            ErrorCode::SyncOtherMachineInvalid => 90031i64,
+            ErrorCode::MsgKeyInvalid => 90054i64,
+            ErrorCode::InternalError10002 => 10002i64,
+            ErrorCode::RequestParameterInvalid => 10004i64,
+            ErrorCode::EditionFeatureUnavailable => 10008i64,
+            ErrorCode::ExtensionSeqConflict => 23001i64,
+            ErrorCode::MsgExtensionNotSupported => 23002i64,
+            ErrorCode::ExtensionSetTooFrequent => 23003i64,
+            ErrorCode::ExtensionMsgNotFound => 23004i64,
             ErrorCode::ProfileRequestInvalid => 40001i64,
             ErrorCode::ProfileToAccountMissing => 40002i64,
             ErrorCode::ProfileAccountNotFound => 40003i64,
@@ -517,39 +619,59 @@ impl ErrorCode {
             ErrorCode::ImageContentSafetyHit => Some(CodeKind::Caller),
             ErrorCode::ServiceDeactivated => Some(CodeKind::Config),
             ErrorCode::JsonParseFailed => Some(CodeKind::Caller),
+            ErrorCode::MsgBodyInvalid => Some(CodeKind::Caller),
+            ErrorCode::ToAccountInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgRandomInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgBodyNotArray => Some(CodeKind::Caller),
             ErrorCode::FromAccountInvalid => Some(CodeKind::Caller),
             ErrorCode::AdminRequired => Some(CodeKind::Config),
+            ErrorCode::NotMessageFormat => Some(CodeKind::Caller),
+            ErrorCode::ToAccountsOverLimit => Some(CodeKind::Caller),
+            ErrorCode::MsgLifeTimeTooLong => Some(CodeKind::Caller),
+            ErrorCode::AttributeLengthInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgLifeTimeInvalid => Some(CodeKind::Caller),
             ErrorCode::UserAccountNotFound => Some(CodeKind::Caller),
             ErrorCode::InternalError90992 => Some(CodeKind::Transient),
             ErrorCode::InternalError90994 => Some(CodeKind::Transient),
             ErrorCode::InternalError90995 => Some(CodeKind::Transient),
             ErrorCode::InternalError => Some(CodeKind::Transient),
-            ErrorCode::MsgBodyInvalid => Some(CodeKind::Caller),
-            ErrorCode::MsgRandomInvalid => Some(CodeKind::Caller),
-            ErrorCode::MsgBodyNotArray => Some(CodeKind::Caller),
-            ErrorCode::NotMessageFormat => Some(CodeKind::Caller),
+            ErrorCode::BodyTooLarge => Some(CodeKind::Caller),
             ErrorCode::AccountsOverLimit => Some(CodeKind::Caller),
             ErrorCode::TagTooLong => Some(CodeKind::Caller),
             ErrorCode::TagInBothConditions => Some(CodeKind::Caller),
             ErrorCode::PushTooFrequent => Some(CodeKind::Throttled),
-            ErrorCode::MsgLifeTimeTooLong => Some(CodeKind::Caller),
-            ErrorCode::AttributeLengthInvalid => Some(CodeKind::Caller),
             ErrorCode::TooManyTags => Some(CodeKind::Caller),
             ErrorCode::AttributeInvalid => Some(CodeKind::Caller),
             ErrorCode::TagLengthInvalid => Some(CodeKind::Caller),
             ErrorCode::TagsAndAttrsExclusive => Some(CodeKind::Caller),
             ErrorCode::EmptyTag => Some(CodeKind::Caller),
             ErrorCode::OfflinePushInfoInvalid => Some(CodeKind::Caller),
-            ErrorCode::MsgLifeTimeInvalid => Some(CodeKind::Caller),
             ErrorCode::PushToAllNotEnabled => Some(CodeKind::Config),
             ErrorCode::DailyPushQuotaExceeded => Some(CodeKind::Quota),
-            ErrorCode::BodyTooLarge => Some(CodeKind::Caller),
             ErrorCode::SnsInternalError => Some(CodeKind::Transient),
             ErrorCode::SnsTimeout => Some(CodeKind::Transient),
             ErrorCode::SnsWriteConflict => Some(CodeKind::Transient),
             ErrorCode::AccountDeleteNotAllowed => Some(CodeKind::Config),
-            ErrorCode::ToAccountInvalid => Some(CodeKind::Caller),
-            ErrorCode::ToAccountsOverLimit => Some(CodeKind::Caller),
+            ErrorCode::MsgRequestInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgUserSigInvalid => Some(CodeKind::Config),
+            ErrorCode::SenderOrRecipientInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgNetworkError => Some(CodeKind::Transient),
+            ErrorCode::MsgInternalError => Some(CodeKind::Transient),
+            ErrorCode::PreSendCallbackRejected => Some(CodeKind::Caller),
+            ErrorCode::RecallMsgNotFound => Some(CodeKind::Caller),
+            ErrorCode::MsgAlreadyRecalled => Some(CodeKind::Caller),
+            ErrorCode::MsgSeqInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgTimeStampInvalid => Some(CodeKind::Caller),
+            ErrorCode::ToAccountNotFound => Some(CodeKind::Caller),
+            ErrorCode::SyncOtherMachineInvalid => Some(CodeKind::Caller),
+            ErrorCode::MsgKeyInvalid => Some(CodeKind::Caller),
+            ErrorCode::InternalError10002 => Some(CodeKind::Transient),
+            ErrorCode::RequestParameterInvalid => Some(CodeKind::Caller),
+            ErrorCode::EditionFeatureUnavailable => Some(CodeKind::Config),
+            ErrorCode::ExtensionSeqConflict => Some(CodeKind::Caller),
+            ErrorCode::MsgExtensionNotSupported => Some(CodeKind::Caller),
+            ErrorCode::ExtensionSetTooFrequent => Some(CodeKind::Throttled),
+            ErrorCode::ExtensionMsgNotFound => Some(CodeKind::Caller),
             ErrorCode::ProfileRequestInvalid => Some(CodeKind::Caller),
             ErrorCode::ProfileToAccountMissing => Some(CodeKind::Caller),
             ErrorCode::ProfileAccountNotFound => Some(CodeKind::Caller),
@@ -733,12 +855,35 @@ impl ErrorCode {
                 )
             }
             ErrorCode::JsonParseFailed => Some("Failed to parse the request JSON."),
+            ErrorCode::MsgBodyInvalid => Some("MsgBody is malformed or not an array."),
+            ErrorCode::ToAccountInvalid => {
+                Some(
+                    "To_Account is missing or malformed: the page says its items must be strings; the global table says the field is absent or names an account that does not exist.",
+                )
+            }
+            ErrorCode::MsgRandomInvalid => {
+                Some("MsgRandom is missing or not an integer.")
+            }
+            ErrorCode::MsgBodyNotArray => Some("MsgBody is not an array."),
             ErrorCode::FromAccountInvalid => {
                 Some("From_Account is missing or names an account that does not exist.")
             }
             ErrorCode::AdminRequired => {
                 Some("The request requires app admin permissions.")
             }
+            ErrorCode::NotMessageFormat => Some("The JSON is not in message format."),
+            ErrorCode::ToAccountsOverLimit => {
+                Some("More than 500 accounts in To_Account.")
+            }
+            ErrorCode::MsgLifeTimeTooLong => {
+                Some("The offline retention time exceeds 7 days (604800 s).")
+            }
+            ErrorCode::AttributeLengthInvalid => {
+                Some(
+                    "Older global table: an attribute is 0 bytes or longer than 50 bytes. Newer global table: the SyncFromOldSystem field is wrong (a field of message import, 1047/35014).",
+                )
+            }
+            ErrorCode::MsgLifeTimeInvalid => Some("MsgLifeTime is not an integer."),
             ErrorCode::UserAccountNotFound => {
                 Some("The requested user account does not exist (e.g. it was deleted).")
             }
@@ -760,12 +905,11 @@ impl ErrorCode {
                     "Internal service error; the outcome is unknown. Retry only if a repeat is harmless.",
                 )
             }
-            ErrorCode::MsgBodyInvalid => Some("MsgBody is malformed or not an array."),
-            ErrorCode::MsgRandomInvalid => {
-                Some("MsgRandom is missing or not an integer.")
+            ErrorCode::BodyTooLarge => {
+                Some(
+                    "The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.",
+                )
             }
-            ErrorCode::MsgBodyNotArray => Some("MsgBody is not an array."),
-            ErrorCode::NotMessageFormat => Some("The JSON is not in message format."),
             ErrorCode::AccountsOverLimit => {
                 Some("The number of requested accounts exceeds the limit.")
             }
@@ -778,14 +922,6 @@ impl ErrorCode {
             ErrorCode::PushTooFrequent => {
                 Some(
                     "Pushes are too frequent: consecutive pushes must be more than 1 second apart. The push was not executed.",
-                )
-            }
-            ErrorCode::MsgLifeTimeTooLong => {
-                Some("The offline retention time exceeds 7 days (604800 s).")
-            }
-            ErrorCode::AttributeLengthInvalid => {
-                Some(
-                    "Older global table: an attribute is 0 bytes or longer than 50 bytes. Newer global table: the SyncFromOldSystem field is wrong (a field of message import, 1047/35014).",
                 )
             }
             ErrorCode::TooManyTags => {
@@ -808,17 +944,11 @@ impl ErrorCode {
             }
             ErrorCode::EmptyTag => Some("A tag in the push condition is empty."),
             ErrorCode::OfflinePushInfoInvalid => Some("OfflinePushInfo is malformed."),
-            ErrorCode::MsgLifeTimeInvalid => Some("MsgLifeTime is not an integer."),
             ErrorCode::PushToAllNotEnabled => {
                 Some("Push to all users is not enabled for this app.")
             }
             ErrorCode::DailyPushQuotaExceeded => {
                 Some("The daily push quota (default 100) is used up.")
-            }
-            ErrorCode::BodyTooLarge => {
-                Some(
-                    "The JSON packet is too long: over 8 KB in the older table; the newer table says the message body must not exceed 12 KB.",
-                )
             }
             ErrorCode::SnsInternalError => {
                 Some(
@@ -840,13 +970,87 @@ impl ErrorCode {
                     "Accounts can be deleted only in apps on the free (trial) edition; this app is on a paid edition.",
                 )
             }
-            ErrorCode::ToAccountInvalid => {
+            ErrorCode::MsgRequestInvalid => {
+                Some("Invalid request packet (one-to-one message service).")
+            }
+            ErrorCode::MsgUserSigInvalid => {
                 Some(
-                    "To_Account is missing or malformed: the page says its items must be strings; the global table says the field is absent or names an account that does not exist.",
+                    "The UserSig or A2 ticket has expired or is invalid (message service); the call was not executed.",
                 )
             }
-            ErrorCode::ToAccountsOverLimit => {
-                Some("More than 500 accounts in To_Account.")
+            ErrorCode::SenderOrRecipientInvalid => {
+                Some(
+                    "The UserID of the sender or the recipient is invalid or was never imported into Chat.",
+                )
+            }
+            ErrorCode::MsgNetworkError => {
+                Some(
+                    "Network exception inside the message service; the outcome is unknown. Retry.",
+                )
+            }
+            ErrorCode::MsgInternalError => {
+                Some(
+                    "Internal error of the message service; the outcome is unknown. Retry.",
+                )
+            }
+            ErrorCode::PreSendCallbackRejected => {
+                Some(
+                    "The app server's before-send callback (C2C.CallbackBeforeSendMsg) refused the message; it was not delivered.",
+                )
+            }
+            ErrorCode::RecallMsgNotFound => {
+                Some(
+                    "The message to recall does not exist (check From_Account, To_Account and MsgKey).",
+                )
+            }
+            ErrorCode::MsgAlreadyRecalled => {
+                Some("The message has already been recalled.")
+            }
+            ErrorCode::MsgSeqInvalid => {
+                Some("MsgSeq is invalid (e.g. not a 32-bit unsigned integer).")
+            }
+            ErrorCode::MsgTimeStampInvalid => {
+                Some("MsgTimeStamp is missing or not an integer.")
+            }
+            ErrorCode::ToAccountNotFound => {
+                Some(
+                    "The To_Account account does not exist or was never imported (for batchsendmsg: none of the recipients received the message).",
+                )
+            }
+            ErrorCode::SyncOtherMachineInvalid => {
+                Some("SyncOtherMachine is not an integer.")
+            }
+            ErrorCode::MsgKeyInvalid => Some("MsgKey is invalid (recall request)."),
+            ErrorCode::InternalError10002 => {
+                Some("Internal server error; the outcome is unknown. Retry.")
+            }
+            ErrorCode::RequestParameterInvalid => {
+                Some("Invalid parameter; the error text says which.")
+            }
+            ErrorCode::EditionFeatureUnavailable => {
+                Some(
+                    "The request is not allowed for this app's edition (message extensions need the Ultimate edition, later Premium or Pro Plus/Enterprise, and the console switch).",
+                )
+            }
+            ErrorCode::ExtensionSeqConflict => {
+                Some(
+                    "Seq conflict: the key was changed by someone else since the given Seq; read the latest Seq and set again.",
+                )
+            }
+            ErrorCode::MsgExtensionNotSupported => {
+                Some(
+                    "The message does not accept extensions (it was not sent with SupportMessageExtension 1).",
+                )
+            }
+            ErrorCode::ExtensionSetTooFrequent => {
+                Some(
+                    "More than 200 extension set attempts per minute on this message; the call was not executed. Wait, then repeat.",
+                )
+            }
+            ErrorCode::ExtensionMsgNotFound => {
+                Some(
+                    "The one-to-one message does not exist (check From_Account, To_Account and MsgKey).",
+                )
             }
             ErrorCode::ProfileRequestInvalid => {
                 Some(
@@ -949,39 +1153,59 @@ impl ErrorCode {
             ErrorCode::ImageContentSafetyHit => Some("ImageContentSafetyHit"),
             ErrorCode::ServiceDeactivated => Some("ServiceDeactivated"),
             ErrorCode::JsonParseFailed => Some("JsonParseFailed"),
+            ErrorCode::MsgBodyInvalid => Some("MsgBodyInvalid"),
+            ErrorCode::ToAccountInvalid => Some("ToAccountInvalid"),
+            ErrorCode::MsgRandomInvalid => Some("MsgRandomInvalid"),
+            ErrorCode::MsgBodyNotArray => Some("MsgBodyNotArray"),
             ErrorCode::FromAccountInvalid => Some("FromAccountInvalid"),
             ErrorCode::AdminRequired => Some("AdminRequired"),
+            ErrorCode::NotMessageFormat => Some("NotMessageFormat"),
+            ErrorCode::ToAccountsOverLimit => Some("ToAccountsOverLimit"),
+            ErrorCode::MsgLifeTimeTooLong => Some("MsgLifeTimeTooLong"),
+            ErrorCode::AttributeLengthInvalid => Some("AttributeLengthInvalid"),
+            ErrorCode::MsgLifeTimeInvalid => Some("MsgLifeTimeInvalid"),
             ErrorCode::UserAccountNotFound => Some("UserAccountNotFound"),
             ErrorCode::InternalError90992 => Some("InternalError90992"),
             ErrorCode::InternalError90994 => Some("InternalError90994"),
             ErrorCode::InternalError90995 => Some("InternalError90995"),
             ErrorCode::InternalError => Some("InternalError"),
-            ErrorCode::MsgBodyInvalid => Some("MsgBodyInvalid"),
-            ErrorCode::MsgRandomInvalid => Some("MsgRandomInvalid"),
-            ErrorCode::MsgBodyNotArray => Some("MsgBodyNotArray"),
-            ErrorCode::NotMessageFormat => Some("NotMessageFormat"),
+            ErrorCode::BodyTooLarge => Some("BodyTooLarge"),
             ErrorCode::AccountsOverLimit => Some("AccountsOverLimit"),
             ErrorCode::TagTooLong => Some("TagTooLong"),
             ErrorCode::TagInBothConditions => Some("TagInBothConditions"),
             ErrorCode::PushTooFrequent => Some("PushTooFrequent"),
-            ErrorCode::MsgLifeTimeTooLong => Some("MsgLifeTimeTooLong"),
-            ErrorCode::AttributeLengthInvalid => Some("AttributeLengthInvalid"),
             ErrorCode::TooManyTags => Some("TooManyTags"),
             ErrorCode::AttributeInvalid => Some("AttributeInvalid"),
             ErrorCode::TagLengthInvalid => Some("TagLengthInvalid"),
             ErrorCode::TagsAndAttrsExclusive => Some("TagsAndAttrsExclusive"),
             ErrorCode::EmptyTag => Some("EmptyTag"),
             ErrorCode::OfflinePushInfoInvalid => Some("OfflinePushInfoInvalid"),
-            ErrorCode::MsgLifeTimeInvalid => Some("MsgLifeTimeInvalid"),
             ErrorCode::PushToAllNotEnabled => Some("PushToAllNotEnabled"),
             ErrorCode::DailyPushQuotaExceeded => Some("DailyPushQuotaExceeded"),
-            ErrorCode::BodyTooLarge => Some("BodyTooLarge"),
             ErrorCode::SnsInternalError => Some("SnsInternalError"),
             ErrorCode::SnsTimeout => Some("SnsTimeout"),
             ErrorCode::SnsWriteConflict => Some("SnsWriteConflict"),
             ErrorCode::AccountDeleteNotAllowed => Some("AccountDeleteNotAllowed"),
-            ErrorCode::ToAccountInvalid => Some("ToAccountInvalid"),
-            ErrorCode::ToAccountsOverLimit => Some("ToAccountsOverLimit"),
+            ErrorCode::MsgRequestInvalid => Some("MsgRequestInvalid"),
+            ErrorCode::MsgUserSigInvalid => Some("MsgUserSigInvalid"),
+            ErrorCode::SenderOrRecipientInvalid => Some("SenderOrRecipientInvalid"),
+            ErrorCode::MsgNetworkError => Some("MsgNetworkError"),
+            ErrorCode::MsgInternalError => Some("MsgInternalError"),
+            ErrorCode::PreSendCallbackRejected => Some("PreSendCallbackRejected"),
+            ErrorCode::RecallMsgNotFound => Some("RecallMsgNotFound"),
+            ErrorCode::MsgAlreadyRecalled => Some("MsgAlreadyRecalled"),
+            ErrorCode::MsgSeqInvalid => Some("MsgSeqInvalid"),
+            ErrorCode::MsgTimeStampInvalid => Some("MsgTimeStampInvalid"),
+            ErrorCode::ToAccountNotFound => Some("ToAccountNotFound"),
+            ErrorCode::SyncOtherMachineInvalid => Some("SyncOtherMachineInvalid"),
+            ErrorCode::MsgKeyInvalid => Some("MsgKeyInvalid"),
+            ErrorCode::InternalError10002 => Some("InternalError10002"),
+            ErrorCode::RequestParameterInvalid => Some("RequestParameterInvalid"),
+            ErrorCode::EditionFeatureUnavailable => Some("EditionFeatureUnavailable"),
+            ErrorCode::ExtensionSeqConflict => Some("ExtensionSeqConflict"),
+            ErrorCode::MsgExtensionNotSupported => Some("MsgExtensionNotSupported"),
+            ErrorCode::ExtensionSetTooFrequent => Some("ExtensionSetTooFrequent"),
+            ErrorCode::ExtensionMsgNotFound => Some("ExtensionMsgNotFound"),
             ErrorCode::ProfileRequestInvalid => Some("ProfileRequestInvalid"),
             ErrorCode::ProfileToAccountMissing => Some("ProfileToAccountMissing"),
             ErrorCode::ProfileAccountNotFound => Some("ProfileAccountNotFound"),
@@ -1051,27 +1275,29 @@ impl ErrorCode {
             ErrorCode::ImageContentSafetyHit => Some(ErrorScope::Public),
             ErrorCode::ServiceDeactivated => Some(ErrorScope::Public),
             ErrorCode::JsonParseFailed => Some(ErrorScope::Public),
+            ErrorCode::MsgBodyInvalid => Some(ErrorScope::Public),
+            ErrorCode::ToAccountInvalid => Some(ErrorScope::Public),
+            ErrorCode::MsgRandomInvalid => Some(ErrorScope::Public),
+            ErrorCode::MsgBodyNotArray => Some(ErrorScope::Public),
             ErrorCode::FromAccountInvalid => Some(ErrorScope::Public),
             ErrorCode::AdminRequired => Some(ErrorScope::Public),
+            ErrorCode::NotMessageFormat => Some(ErrorScope::Public),
+            ErrorCode::ToAccountsOverLimit => Some(ErrorScope::Public),
+            ErrorCode::MsgLifeTimeTooLong => Some(ErrorScope::Public),
+            ErrorCode::AttributeLengthInvalid => Some(ErrorScope::Public),
+            ErrorCode::MsgLifeTimeInvalid => Some(ErrorScope::Public),
             ErrorCode::UserAccountNotFound => Some(ErrorScope::Public),
             ErrorCode::InternalError90992 => Some(ErrorScope::Public),
             ErrorCode::InternalError90994 => Some(ErrorScope::Public),
             ErrorCode::InternalError90995 => Some(ErrorScope::Public),
             ErrorCode::InternalError => Some(ErrorScope::Public),
-            ErrorCode::MsgBodyInvalid => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::MsgRandomInvalid => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::MsgBodyNotArray => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::NotMessageFormat => Some(ErrorScope::Service("all_member_push")),
+            ErrorCode::BodyTooLarge => Some(ErrorScope::Public),
             ErrorCode::AccountsOverLimit => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::TagTooLong => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::TagInBothConditions => {
                 Some(ErrorScope::Service("all_member_push"))
             }
             ErrorCode::PushTooFrequent => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::MsgLifeTimeTooLong => Some(ErrorScope::Service("all_member_push")),
-            ErrorCode::AttributeLengthInvalid => {
-                Some(ErrorScope::Service("all_member_push"))
-            }
             ErrorCode::TooManyTags => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::AttributeInvalid => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::TagLengthInvalid => Some(ErrorScope::Service("all_member_push")),
@@ -1082,22 +1308,52 @@ impl ErrorCode {
             ErrorCode::OfflinePushInfoInvalid => {
                 Some(ErrorScope::Service("all_member_push"))
             }
-            ErrorCode::MsgLifeTimeInvalid => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::PushToAllNotEnabled => {
                 Some(ErrorScope::Service("all_member_push"))
             }
             ErrorCode::DailyPushQuotaExceeded => {
                 Some(ErrorScope::Service("all_member_push"))
             }
-            ErrorCode::BodyTooLarge => Some(ErrorScope::Service("all_member_push")),
             ErrorCode::SnsInternalError => Some(ErrorScope::Service("im_open_login_svc")),
             ErrorCode::SnsTimeout => Some(ErrorScope::Service("im_open_login_svc")),
             ErrorCode::SnsWriteConflict => Some(ErrorScope::Service("im_open_login_svc")),
             ErrorCode::AccountDeleteNotAllowed => {
                 Some(ErrorScope::Service("im_open_login_svc"))
             }
-            ErrorCode::ToAccountInvalid => Some(ErrorScope::Service("openim")),
-            ErrorCode::ToAccountsOverLimit => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgRequestInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgUserSigInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::SenderOrRecipientInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgNetworkError => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgInternalError => Some(ErrorScope::Service("openim")),
+            ErrorCode::PreSendCallbackRejected => Some(ErrorScope::Service("openim")),
+            ErrorCode::RecallMsgNotFound => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgAlreadyRecalled => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgSeqInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgTimeStampInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::ToAccountNotFound => Some(ErrorScope::Service("openim")),
+            ErrorCode::SyncOtherMachineInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::MsgKeyInvalid => Some(ErrorScope::Service("openim")),
+            ErrorCode::InternalError10002 => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
+            ErrorCode::RequestParameterInvalid => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
+            ErrorCode::EditionFeatureUnavailable => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
+            ErrorCode::ExtensionSeqConflict => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
+            ErrorCode::MsgExtensionNotSupported => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
+            ErrorCode::ExtensionSetTooFrequent => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
+            ErrorCode::ExtensionMsgNotFound => {
+                Some(ErrorScope::Service("openim_msg_ext_http_svc"))
+            }
             ErrorCode::ProfileRequestInvalid => Some(ErrorScope::Service("profile")),
             ErrorCode::ProfileToAccountMissing => Some(ErrorScope::Service("profile")),
             ErrorCode::ProfileAccountNotFound => Some(ErrorScope::Service("profile")),
@@ -1168,39 +1424,59 @@ impl From<i64> for ErrorCode {
             80004i64 => ErrorCode::ImageContentSafetyHit,
             80005i64 => ErrorCode::ServiceDeactivated,
             90001i64 => ErrorCode::JsonParseFailed,
+            90002i64 => ErrorCode::MsgBodyInvalid,
+            90003i64 => ErrorCode::ToAccountInvalid,
+            90005i64 => ErrorCode::MsgRandomInvalid,
+            90007i64 => ErrorCode::MsgBodyNotArray,
             90008i64 => ErrorCode::FromAccountInvalid,
             90009i64 => ErrorCode::AdminRequired,
+            90010i64 => ErrorCode::NotMessageFormat,
+            90011i64 => ErrorCode::ToAccountsOverLimit,
+            90026i64 => ErrorCode::MsgLifeTimeTooLong,
+            90030i64 => ErrorCode::AttributeLengthInvalid,
+            90044i64 => ErrorCode::MsgLifeTimeInvalid,
             90048i64 => ErrorCode::UserAccountNotFound,
             90992i64 => ErrorCode::InternalError90992,
             90994i64 => ErrorCode::InternalError90994,
             90995i64 => ErrorCode::InternalError90995,
             91000i64 => ErrorCode::InternalError,
-            90002i64 => ErrorCode::MsgBodyInvalid,
-            90005i64 => ErrorCode::MsgRandomInvalid,
-            90007i64 => ErrorCode::MsgBodyNotArray,
-            90010i64 => ErrorCode::NotMessageFormat,
+            93000i64 => ErrorCode::BodyTooLarge,
             90018i64 => ErrorCode::AccountsOverLimit,
             90020i64 => ErrorCode::TagTooLong,
             90022i64 => ErrorCode::TagInBothConditions,
             90024i64 => ErrorCode::PushTooFrequent,
-            90026i64 => ErrorCode::MsgLifeTimeTooLong,
-            90030i64 => ErrorCode::AttributeLengthInvalid,
             90032i64 => ErrorCode::TooManyTags,
             90033i64 => ErrorCode::AttributeInvalid,
             90034i64 => ErrorCode::TagLengthInvalid,
             90039i64 => ErrorCode::TagsAndAttrsExclusive,
             90040i64 => ErrorCode::EmptyTag,
             90043i64 => ErrorCode::OfflinePushInfoInvalid,
-            90044i64 => ErrorCode::MsgLifeTimeInvalid,
             90045i64 => ErrorCode::PushToAllNotEnabled,
             90047i64 => ErrorCode::DailyPushQuotaExceeded,
-            93000i64 => ErrorCode::BodyTooLarge,
             30006i64 => ErrorCode::SnsInternalError,
             30007i64 => ErrorCode::SnsTimeout,
             30008i64 => ErrorCode::SnsWriteConflict,
             71000i64 => ErrorCode::AccountDeleteNotAllowed,
-            90003i64 => ErrorCode::ToAccountInvalid,
-            90011i64 => ErrorCode::ToAccountsOverLimit,
+            20001i64 => ErrorCode::MsgRequestInvalid,
+            20002i64 => ErrorCode::MsgUserSigInvalid,
+            20003i64 => ErrorCode::SenderOrRecipientInvalid,
+            20004i64 => ErrorCode::MsgNetworkError,
+            20005i64 => ErrorCode::MsgInternalError,
+            20006i64 => ErrorCode::PreSendCallbackRejected,
+            20022i64 => ErrorCode::RecallMsgNotFound,
+            20023i64 => ErrorCode::MsgAlreadyRecalled,
+            90004i64 => ErrorCode::MsgSeqInvalid,
+            90006i64 => ErrorCode::MsgTimeStampInvalid,
+            90012i64 => ErrorCode::ToAccountNotFound,
+            90031i64 => ErrorCode::SyncOtherMachineInvalid,
+            90054i64 => ErrorCode::MsgKeyInvalid,
+            10002i64 => ErrorCode::InternalError10002,
+            10004i64 => ErrorCode::RequestParameterInvalid,
+            10008i64 => ErrorCode::EditionFeatureUnavailable,
+            23001i64 => ErrorCode::ExtensionSeqConflict,
+            23002i64 => ErrorCode::MsgExtensionNotSupported,
+            23003i64 => ErrorCode::ExtensionSetTooFrequent,
+            23004i64 => ErrorCode::ExtensionMsgNotFound,
             40001i64 => ErrorCode::ProfileRequestInvalid,
             40002i64 => ErrorCode::ProfileToAccountMissing,
             40003i64 => ErrorCode::ProfileAccountNotFound,

@@ -62,6 +62,36 @@ pub enum EndpointId {
     #[cfg(feature = "openim")]
     /// `openim/query_online_status`: see [`openim::QueryOnlineStatus`](crate::openim::QueryOnlineStatus).
     OpenimQueryOnlineStatus,
+    #[cfg(feature = "openim")]
+    /// `openim/sendmsg`: see [`openim::SendMsg`](crate::openim::SendMsg).
+    OpenimSendMsg,
+    #[cfg(feature = "openim")]
+    /// `openim/batchsendmsg`: see [`openim::BatchSendMsg`](crate::openim::BatchSendMsg).
+    OpenimBatchSendMsg,
+    #[cfg(feature = "openim")]
+    /// `openim/importmsg`: see [`openim::ImportMsg`](crate::openim::ImportMsg).
+    OpenimImportMsg,
+    #[cfg(feature = "openim")]
+    /// `openim/admin_getroammsg`: see [`openim::GetRoamMsg`](crate::openim::GetRoamMsg).
+    OpenimGetRoamMsg,
+    #[cfg(feature = "openim")]
+    /// `openim/admin_msgwithdraw`: see [`openim::WithdrawMsg`](crate::openim::WithdrawMsg).
+    OpenimWithdrawMsg,
+    #[cfg(feature = "openim")]
+    /// `openim/admin_set_msg_read`: see [`openim::SetMsgRead`](crate::openim::SetMsgRead).
+    OpenimSetMsgRead,
+    #[cfg(feature = "openim")]
+    /// `openim/get_c2c_unread_msg_num`: see [`openim::GetC2cUnreadMsgNum`](crate::openim::GetC2cUnreadMsgNum).
+    OpenimGetC2cUnreadMsgNum,
+    #[cfg(feature = "openim")]
+    /// `openim/modify_c2c_msg`: see [`openim::ModifyC2cMsg`](crate::openim::ModifyC2cMsg).
+    OpenimModifyC2cMsg,
+    #[cfg(feature = "openim_msg_ext_http_svc")]
+    /// `openim_msg_ext_http_svc/get_key_values`: see [`openim_msg_ext_http_svc::GetKeyValues`](crate::openim_msg_ext_http_svc::GetKeyValues).
+    OpenimMsgExtHttpSvcGetKeyValues,
+    #[cfg(feature = "openim_msg_ext_http_svc")]
+    /// `openim_msg_ext_http_svc/set_key_values`: see [`openim_msg_ext_http_svc::SetKeyValues`](crate::openim_msg_ext_http_svc::SetKeyValues).
+    OpenimMsgExtHttpSvcSetKeyValues,
     #[cfg(feature = "profile")]
     /// `profile/portrait_set`: see [`profile::PortraitSet`](crate::profile::PortraitSet).
     ProfilePortraitSet,
@@ -104,6 +134,26 @@ impl EndpointId {
         EndpointId::ImOpenLoginSvcKick,
         #[cfg(feature = "openim")]
         EndpointId::OpenimQueryOnlineStatus,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimSendMsg,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimBatchSendMsg,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimImportMsg,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimGetRoamMsg,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimWithdrawMsg,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimSetMsgRead,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimGetC2cUnreadMsgNum,
+        #[cfg(feature = "openim")]
+        EndpointId::OpenimModifyC2cMsg,
+        #[cfg(feature = "openim_msg_ext_http_svc")]
+        EndpointId::OpenimMsgExtHttpSvcGetKeyValues,
+        #[cfg(feature = "openim_msg_ext_http_svc")]
+        EndpointId::OpenimMsgExtHttpSvcSetKeyValues,
         #[cfg(feature = "profile")]
         EndpointId::ProfilePortraitSet,
         #[cfg(feature = "profile")]
@@ -175,6 +225,38 @@ impl EndpointId {
             #[cfg(feature = "openim")]
             EndpointId::OpenimQueryOnlineStatus => {
                 <crate::openim::QueryOnlineStatus as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimSendMsg => <crate::openim::SendMsg as Endpoint>::INFO,
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimBatchSendMsg => {
+                <crate::openim::BatchSendMsg as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimImportMsg => <crate::openim::ImportMsg as Endpoint>::INFO,
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimGetRoamMsg => <crate::openim::GetRoamMsg as Endpoint>::INFO,
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimWithdrawMsg => {
+                <crate::openim::WithdrawMsg as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimSetMsgRead => <crate::openim::SetMsgRead as Endpoint>::INFO,
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimGetC2cUnreadMsgNum => {
+                <crate::openim::GetC2cUnreadMsgNum as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimModifyC2cMsg => {
+                <crate::openim::ModifyC2cMsg as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim_msg_ext_http_svc")]
+            EndpointId::OpenimMsgExtHttpSvcGetKeyValues => {
+                <crate::openim_msg_ext_http_svc::GetKeyValues as Endpoint>::INFO
+            }
+            #[cfg(feature = "openim_msg_ext_http_svc")]
+            EndpointId::OpenimMsgExtHttpSvcSetKeyValues => {
+                <crate::openim_msg_ext_http_svc::SetKeyValues as Endpoint>::INFO
             }
             #[cfg(feature = "profile")]
             EndpointId::ProfilePortraitSet => {
@@ -276,6 +358,38 @@ impl EndpointId {
             #[cfg(feature = "openim")]
             EndpointId::OpenimQueryOnlineStatus => {
                 visitor.visit::<crate::openim::QueryOnlineStatus>()
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimSendMsg => visitor.visit::<crate::openim::SendMsg>(),
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimBatchSendMsg => {
+                visitor.visit::<crate::openim::BatchSendMsg>()
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimImportMsg => visitor.visit::<crate::openim::ImportMsg>(),
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimGetRoamMsg => visitor.visit::<crate::openim::GetRoamMsg>(),
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimWithdrawMsg => {
+                visitor.visit::<crate::openim::WithdrawMsg>()
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimSetMsgRead => visitor.visit::<crate::openim::SetMsgRead>(),
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimGetC2cUnreadMsgNum => {
+                visitor.visit::<crate::openim::GetC2cUnreadMsgNum>()
+            }
+            #[cfg(feature = "openim")]
+            EndpointId::OpenimModifyC2cMsg => {
+                visitor.visit::<crate::openim::ModifyC2cMsg>()
+            }
+            #[cfg(feature = "openim_msg_ext_http_svc")]
+            EndpointId::OpenimMsgExtHttpSvcGetKeyValues => {
+                visitor.visit::<crate::openim_msg_ext_http_svc::GetKeyValues>()
+            }
+            #[cfg(feature = "openim_msg_ext_http_svc")]
+            EndpointId::OpenimMsgExtHttpSvcSetKeyValues => {
+                visitor.visit::<crate::openim_msg_ext_http_svc::SetKeyValues>()
             }
             #[cfg(feature = "profile")]
             EndpointId::ProfilePortraitSet => {

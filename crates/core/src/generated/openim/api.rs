@@ -56,4 +56,76 @@ impl<T: Transport> Api<'_, T> {
             .batch::<QueryOnlineStatus, _>(items.into_iter().map(Into::into))
             .await
     }
+    /// `sendmsg`: Send a one-to-one message to one user, as the admin or as another account (From_Account).
+    ///
+    /// POST `/v4/openim/sendmsg` (see [`SendMsg`]). Not idempotent: never repeated after an ambiguous failure (timeout, lost connection, internal error) unless the client's [`RetryPolicy`](crate::RetryPolicy) opts in with `with_non_idempotent_retries`; a repeat resends the very same body.
+    pub async fn send_msg(
+        &self,
+        request: SendMsgRequest,
+    ) -> Result<SendMsgResponse, Error> {
+        self.client.call::<SendMsg>(request).await
+    }
+    /// `batchsendmsg`: Send one one-to-one message to up to 500 users in one call, as the admin or as another account.
+    ///
+    /// POST `/v4/openim/batchsendmsg` (see [`BatchSendMsg`]). Not idempotent: never repeated after an ambiguous failure (timeout, lost connection, internal error) unless the client's [`RetryPolicy`](crate::RetryPolicy) opts in with `with_non_idempotent_retries`; a repeat resends the very same body.
+    pub async fn batch_send_msg(
+        &self,
+        request: BatchSendMsgRequest,
+    ) -> Result<BatchSendMsgResponse, Error> {
+        self.client.call::<BatchSendMsg>(request).await
+    }
+    /// `importmsg`: Import one one-to-one message (e.g. history from another platform), in chronological order, as read history or as a new unread message.
+    ///
+    /// POST `/v4/openim/importmsg` (see [`ImportMsg`]). Not idempotent: never repeated after an ambiguous failure (timeout, lost connection, internal error) unless the client's [`RetryPolicy`](crate::RetryPolicy) opts in with `with_non_idempotent_retries`; a repeat resends the very same body.
+    pub async fn import_msg(
+        &self,
+        request: ImportMsgRequest,
+    ) -> Result<ImportMsgResponse, Error> {
+        self.client.call::<ImportMsg>(request).await
+    }
+    /// `admin_getroammsg`: Read the stored messages of one one-to-one conversation in a time range, as one of its parties sees them, page by page.
+    ///
+    /// POST `/v4/openim/admin_getroammsg` (see [`GetRoamMsg`]). Idempotent: retried after ambiguous failures (timeouts, lost connections, internal errors) as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
+    pub async fn get_roam_msg(
+        &self,
+        request: GetRoamMsgRequest,
+    ) -> Result<GetRoamMsgResponse, Error> {
+        self.client.call::<GetRoamMsg>(request).await
+    }
+    /// `admin_msgwithdraw`: Recall a one-to-one message (from offline storage, roaming storage and both parties' devices), whenever it was sent.
+    ///
+    /// POST `/v4/openim/admin_msgwithdraw` (see [`WithdrawMsg`]). Idempotent: retried after ambiguous failures (timeouts, lost connections, internal errors) as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
+    pub async fn withdraw_msg(
+        &self,
+        request: WithdrawMsgRequest,
+    ) -> Result<WithdrawMsgResponse, Error> {
+        self.client.call::<WithdrawMsg>(request).await
+    }
+    /// `admin_set_msg_read`: Mark the messages of one one-to-one conversation as read for one of its parties.
+    ///
+    /// POST `/v4/openim/admin_set_msg_read` (see [`SetMsgRead`]). Idempotent: retried after ambiguous failures (timeouts, lost connections, internal errors) as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
+    pub async fn set_msg_read(
+        &self,
+        request: SetMsgReadRequest,
+    ) -> Result<SetMsgReadResponse, Error> {
+        self.client.call::<SetMsgRead>(request).await
+    }
+    /// `get_c2c_unread_msg_num`: Read a user's total unread one-to-one message count, or the counts of up to 10 of the user's conversations.
+    ///
+    /// POST `/v4/openim/get_c2c_unread_msg_num` (see [`GetC2cUnreadMsgNum`]). Idempotent: retried after ambiguous failures (timeouts, lost connections, internal errors) as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
+    pub async fn get_c2c_unread_msg_num(
+        &self,
+        request: GetC2cUnreadMsgNumRequest,
+    ) -> Result<GetC2cUnreadMsgNumResponse, Error> {
+        self.client.call::<GetC2cUnreadMsgNum>(request).await
+    }
+    /// `modify_c2c_msg`: Overwrite the MsgBody and/or CloudCustomData of a stored one-to-one message.
+    ///
+    /// POST `/v4/openim/modify_c2c_msg` (see [`ModifyC2cMsg`]). Idempotent: retried after ambiguous failures (timeouts, lost connections, internal errors) as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
+    pub async fn modify_c2c_msg(
+        &self,
+        request: ModifyC2cMsgRequest,
+    ) -> Result<ModifyC2cMsgResponse, Error> {
+        self.client.call::<ModifyC2cMsg>(request).await
+    }
 }

@@ -16,3 +16,160 @@ pub(crate) static QUERY_ONLINE_STATUS_REQUEST: StructShape = StructShape::new(
         FieldShape::new("IsNeedDetail", Shape::U32, false),
     ],
 );
+/// The wire shape of `SendMsgRequest`.
+pub(crate) static SEND_MSG_REQUEST: StructShape = StructShape::new(
+    "SendMsgRequest",
+    &[
+        FieldShape::new("SyncOtherMachine", Shape::U32, false)
+            .with_invalid(ErrorCode::SyncOtherMachineInvalid),
+        FieldShape::new("From_Account", Shape::String, false),
+        FieldShape::new("To_Account", Shape::String, true)
+            .with_missing(ErrorCode::ToAccountInvalid)
+            .with_invalid(ErrorCode::ToAccountInvalid),
+        FieldShape::new("MsgLifeTime", Shape::U32, false)
+            .with_invalid(ErrorCode::MsgLifeTimeInvalid),
+        FieldShape::new("MsgSeq", Shape::U32, false),
+        FieldShape::new("MsgRandom", Shape::U32, true)
+            .with_missing(ErrorCode::MsgRandomInvalid)
+            .with_invalid(ErrorCode::MsgRandomInvalid),
+        FieldShape::new("ForbidCallbackControl", Shape::List(&Shape::String), false),
+        FieldShape::new("SendMsgControl", Shape::List(&Shape::String), false),
+        FieldShape::new(
+                "MsgBody",
+                Shape::List(&Shape::Union(&crate::generated::shapes::MSG_ELEMENT)),
+                true,
+            )
+            .with_missing(ErrorCode::MsgBodyInvalid)
+            .with_invalid(ErrorCode::MsgBodyNotArray)
+            .with_invalid_item(ErrorCode::MsgBodyInvalid),
+        FieldShape::new("CloudCustomData", Shape::String, false),
+        FieldShape::new("SupportMessageExtension", Shape::U32, false),
+        FieldShape::new(
+            "OfflinePushInfo",
+            Shape::Struct(&crate::generated::shapes::OFFLINE_PUSH_INFO),
+            false,
+        ),
+        FieldShape::new("IsNeedReadReceipt", Shape::U32, false),
+    ],
+);
+/// The wire shape of `BatchSendMsgRequest`.
+pub(crate) static BATCH_SEND_MSG_REQUEST: StructShape = StructShape::new(
+    "BatchSendMsgRequest",
+    &[
+        FieldShape::new("SyncOtherMachine", Shape::U32, false),
+        FieldShape::new("From_Account", Shape::String, false),
+        FieldShape::new("To_Account", Shape::List(&Shape::String), true),
+        FieldShape::new("MsgSeq", Shape::U32, false)
+            .with_invalid(ErrorCode::MsgSeqInvalid),
+        FieldShape::new("MsgRandom", Shape::U32, true),
+        FieldShape::new(
+                "MsgBody",
+                Shape::List(&Shape::Union(&crate::generated::shapes::MSG_ELEMENT)),
+                true,
+            )
+            .with_missing(ErrorCode::MsgBodyInvalid)
+            .with_invalid(ErrorCode::MsgBodyNotArray)
+            .with_invalid_item(ErrorCode::MsgBodyInvalid),
+        FieldShape::new("MsgLifeTime", Shape::U32, false),
+        FieldShape::new("CloudCustomData", Shape::String, false),
+        FieldShape::new("SendMsgControl", Shape::List(&Shape::String), false),
+        FieldShape::new(
+            "OfflinePushInfo",
+            Shape::Struct(&crate::generated::shapes::OFFLINE_PUSH_INFO),
+            false,
+        ),
+        FieldShape::new("IsNeedReadReceipt", Shape::U32, false),
+    ],
+);
+/// The wire shape of `ImportMsgRequest`.
+pub(crate) static IMPORT_MSG_REQUEST: StructShape = StructShape::new(
+    "ImportMsgRequest",
+    &[
+        FieldShape::new("SyncFromOldSystem", Shape::U32, true)
+            .with_missing(ErrorCode::AttributeLengthInvalid)
+            .with_invalid(ErrorCode::AttributeLengthInvalid),
+        FieldShape::new("From_Account", Shape::String, true)
+            .with_missing(ErrorCode::FromAccountInvalid)
+            .with_invalid(ErrorCode::FromAccountInvalid),
+        FieldShape::new("To_Account", Shape::String, true)
+            .with_missing(ErrorCode::ToAccountInvalid)
+            .with_invalid(ErrorCode::ToAccountInvalid),
+        FieldShape::new("MsgSeq", Shape::U32, false),
+        FieldShape::new("MsgRandom", Shape::U32, true)
+            .with_missing(ErrorCode::MsgRandomInvalid)
+            .with_invalid(ErrorCode::MsgRandomInvalid),
+        FieldShape::new("MsgTimeStamp", Shape::I64, true)
+            .with_missing(ErrorCode::MsgTimeStampInvalid)
+            .with_invalid(ErrorCode::MsgTimeStampInvalid),
+        FieldShape::new(
+                "MsgBody",
+                Shape::List(&Shape::Union(&crate::generated::shapes::MSG_ELEMENT)),
+                true,
+            )
+            .with_missing(ErrorCode::MsgBodyInvalid)
+            .with_invalid(ErrorCode::MsgBodyNotArray)
+            .with_invalid_item(ErrorCode::MsgBodyInvalid),
+        FieldShape::new("CloudCustomData", Shape::String, false),
+    ],
+);
+/// The wire shape of `GetRoamMsgRequest`.
+pub(crate) static GET_ROAM_MSG_REQUEST: StructShape = StructShape::new(
+    "GetRoamMsgRequest",
+    &[
+        FieldShape::new("Operator_Account", Shape::String, true),
+        FieldShape::new("Peer_Account", Shape::String, true),
+        FieldShape::new("MaxCnt", Shape::U32, true),
+        FieldShape::new("MinTime", Shape::I64, true),
+        FieldShape::new("MaxTime", Shape::I64, true),
+        FieldShape::new("LastMsgKey", Shape::String, false),
+    ],
+);
+/// The wire shape of `WithdrawMsgRequest`.
+pub(crate) static WITHDRAW_MSG_REQUEST: StructShape = StructShape::new(
+    "WithdrawMsgRequest",
+    &[
+        FieldShape::new("From_Account", Shape::String, true)
+            .with_missing(ErrorCode::FromAccountInvalid),
+        FieldShape::new("To_Account", Shape::String, true)
+            .with_missing(ErrorCode::ToAccountInvalid),
+        FieldShape::new("MsgKey", Shape::String, true)
+            .with_invalid(ErrorCode::MsgKeyInvalid),
+    ],
+);
+/// The wire shape of `SetMsgReadRequest`.
+pub(crate) static SET_MSG_READ_REQUEST: StructShape = StructShape::new(
+    "SetMsgReadRequest",
+    &[
+        FieldShape::new("Report_Account", Shape::String, true),
+        FieldShape::new("Peer_Account", Shape::String, true),
+        FieldShape::new("MsgReadTime", Shape::String, false),
+    ],
+);
+/// The wire shape of `GetC2cUnreadMsgNumRequest`.
+pub(crate) static GET_C2C_UNREAD_MSG_NUM_REQUEST: StructShape = StructShape::new(
+    "GetC2cUnreadMsgNumRequest",
+    &[
+        FieldShape::new("To_Account", Shape::String, true)
+            .with_missing(ErrorCode::ToAccountInvalid),
+        FieldShape::new("Peer_Account", Shape::List(&Shape::String), false),
+    ],
+);
+/// The wire shape of `ModifyC2cMsgRequest`.
+pub(crate) static MODIFY_C2C_MSG_REQUEST: StructShape = StructShape::new(
+    "ModifyC2cMsgRequest",
+    &[
+        FieldShape::new("From_Account", Shape::String, true),
+        FieldShape::new("To_Account", Shape::String, true)
+            .with_missing(ErrorCode::ToAccountInvalid)
+            .with_invalid(ErrorCode::ToAccountInvalid),
+        FieldShape::new("MsgKey", Shape::String, true),
+        FieldShape::new(
+                "MsgBody",
+                Shape::List(&Shape::Union(&crate::generated::shapes::MSG_ELEMENT)),
+                false,
+            )
+            .with_invalid(ErrorCode::MsgBodyNotArray)
+            .with_invalid_item(ErrorCode::MsgBodyInvalid),
+        FieldShape::new("CloudCustomData", Shape::String, false),
+    ],
+);

@@ -9,6 +9,103 @@ use crate::validate::{check, FieldPath, LimitError, Validate};
 use crate::generated::ErrorCode;
 #[allow(unused_imports)]
 use crate::generated::common::*;
+/// One stored one-to-one message, as admin_getroammsg reads it back.
+///
+/// Spec note: The answer table has no required column; the fields every sample carries and that name the message are read as required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HistoryMessage {
+    /// `From_Account`: Sender.
+    #[serde(rename = "From_Account")]
+    pub from_account: String,
+    /// `To_Account`: Recipient.
+    #[serde(rename = "To_Account")]
+    pub to_account: String,
+    /// `MsgSeq`: Sequence number of the message (32-bit unsigned).
+    #[serde(rename = "MsgSeq")]
+    pub msg_seq: u32,
+    /// `MsgRandom`: Random number of the message (32-bit unsigned).
+    #[serde(rename = "MsgRandom")]
+    pub msg_random: u32,
+    /// `MsgTimeStamp`: Send time, Unix seconds.
+    #[serde(rename = "MsgTimeStamp")]
+    pub msg_time_stamp: i64,
+    /// `MsgFlagBits`: 0: a normal message; 8: a recalled message.
+    #[serde(rename = "MsgFlagBits", default, skip_serializing_if = "Option::is_none")]
+    pub msg_flag_bits: Option<u32>,
+    /// `IsPeerRead`: 1 when the recipient has sent a read receipt for the message (client sendMessageReadReceipts), else 0.
+    #[serde(rename = "IsPeerRead", default, skip_serializing_if = "Option::is_none")]
+    pub is_peer_read: Option<u32>,
+    /// `MsgKey`: Identifier of the message, as admin_msgwithdraw and modify_c2c_msg take it.
+    #[serde(rename = "MsgKey")]
+    pub msg_key: String,
+    /// `MsgBody`: The message's elements, in the {"MsgType": ..., "MsgContent": {...}} form; each decodes into a MsgElement with serde_json::from_value when needed.
+    ///
+    /// Spec note: Kept as raw JSON rather than a list of the shared MsgElement, for two reasons. (1) The shared element types require the fields a REST send needs (Url, UUID, Download_Flag...), which messages sent by 2.X/3.X client SDKs lack, so one such stored message would make the whole page fail to decode. (2) Using MsgElement in an answer makes the common element types answer-side too (role Shared), and the generator then gives RelayElem's optional AbstractList and MsgList empty defaults that are sent as [] in requests: im_push's request round-trip property test fails (tried). A read-side element shape in common.json would allow typing it.
+    #[serde(rename = "MsgBody", default)]
+    pub msg_body: Vec<serde_json::Value>,
+    /// `CloudCustomData`: Custom data stored with the message in the cloud and delivered to the peer (it survives an app reinstall).
+    #[serde(
+        rename = "CloudCustomData",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cloud_custom_data: Option<String>,
+}
+impl HistoryMessage {
+    /// Creates a `HistoryMessage` from its required fields (`From_Account`, `To_Account`, `MsgSeq`, `MsgRandom`, `MsgTimeStamp`, `MsgKey`); optional fields start empty.
+    pub fn new(
+        from_account: impl Into<String>,
+        to_account: impl Into<String>,
+        msg_seq: u32,
+        msg_random: u32,
+        msg_time_stamp: i64,
+        msg_key: impl Into<String>,
+    ) -> Self {
+        Self {
+            from_account: from_account.into(),
+            to_account: to_account.into(),
+            msg_seq,
+            msg_random,
+            msg_time_stamp,
+            msg_flag_bits: None,
+            is_peer_read: None,
+            msg_key: msg_key.into(),
+            msg_body: Default::default(),
+            cloud_custom_data: None,
+        }
+    }
+    /// Sets `MsgFlagBits`.
+    #[must_use]
+    pub fn with_msg_flag_bits(mut self, msg_flag_bits: u32) -> Self {
+        self.msg_flag_bits = Some(msg_flag_bits);
+        self
+    }
+    /// Sets `IsPeerRead`.
+    #[must_use]
+    pub fn with_is_peer_read(mut self, is_peer_read: u32) -> Self {
+        self.is_peer_read = Some(is_peer_read);
+        self
+    }
+    /// Sets `MsgBody`.
+    #[must_use]
+    pub fn with_msg_body(
+        mut self,
+        msg_body: impl IntoIterator<Item = impl Into<serde_json::Value>>,
+    ) -> Self {
+        self.msg_body = msg_body.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Sets `CloudCustomData`.
+    #[must_use]
+    pub fn with_cloud_custom_data(
+        mut self,
+        cloud_custom_data: impl Into<String>,
+    ) -> Self {
+        self.cloud_custom_data = Some(cloud_custom_data.into());
+        self
+    }
+}
 /// An account whose state could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -26,6 +123,26 @@ impl OnlineStatusFailure {
         Self {
             to_account: to_account.into(),
             code,
+        }
+    }
+}
+/// The unread count of one one-to-one conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PeerUnreadCount {
+    /// `Peer_Account`: The other party of the conversation.
+    #[serde(rename = "Peer_Account")]
+    pub peer_account: String,
+    /// `C2CUnreadMsgNum`: Unread messages in that conversation.
+    #[serde(rename = "C2CUnreadMsgNum")]
+    pub c2c_unread_msg_num: u32,
+}
+impl PeerUnreadCount {
+    /// Creates a `PeerUnreadCount` from its required fields (`Peer_Account`, `C2CUnreadMsgNum`); optional fields start empty.
+    pub fn new(peer_account: impl Into<String>, c2c_unread_msg_num: u32) -> Self {
+        Self {
+            peer_account: peer_account.into(),
+            c2c_unread_msg_num,
         }
     }
 }
@@ -48,6 +165,46 @@ impl PlatformOnlineState {
         Self {
             platform: platform.into(),
             status: status.into(),
+        }
+    }
+}
+/// A recipient that did not receive a batch-sent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SendFailure {
+    /// `To_Account`: The recipient.
+    #[serde(rename = "To_Account")]
+    pub to_account: String,
+    /// `ErrorCode`: Why: 70107 means the account does not exist.
+    #[serde(rename = "ErrorCode")]
+    pub code: i64,
+}
+impl SendFailure {
+    /// Creates a `SendFailure` from its required fields (`To_Account`, `ErrorCode`); optional fields start empty.
+    pub fn new(to_account: impl Into<String>, code: i64) -> Self {
+        Self {
+            to_account: to_account.into(),
+            code,
+        }
+    }
+}
+/// A conversation whose unread count could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UnreadCountFailure {
+    /// `Peer_Account`: The other party of the conversation.
+    #[serde(rename = "Peer_Account")]
+    pub peer_account: String,
+    /// `ErrorCode`: Why: 70107 means the account does not exist.
+    #[serde(rename = "ErrorCode")]
+    pub code: i64,
+}
+impl UnreadCountFailure {
+    /// Creates a `UnreadCountFailure` from its required fields (`Peer_Account`, `ErrorCode`); optional fields start empty.
+    pub fn new(peer_account: impl Into<String>, code: i64) -> Self {
+        Self {
+            peer_account: peer_account.into(),
+            code,
         }
     }
 }
