@@ -15,7 +15,12 @@ use tim_core::im_open_login_svc::{
     AccountImport, AccountImportItem, AccountImportRequest, Kick, KickRequest, MultiAccountImport,
     MultiAccountImportRequest,
 };
-use tim_core::openim::{QueryOnlineStatus, QueryOnlineStatusRequest};
+use tim_core::openim::{
+    BatchSendMsg, BatchSendMsgRequest, GetC2cUnreadMsgNum, GetC2cUnreadMsgNumRequest, GetRoamMsg,
+    GetRoamMsgRequest, ImportMsg, ImportMsgRequest, ModifyC2cMsg, ModifyC2cMsgRequest,
+    QueryOnlineStatus, QueryOnlineStatusRequest, SendMsg, SendMsgRequest, SetMsgRead,
+    SetMsgReadRequest, WithdrawMsg, WithdrawMsgRequest,
+};
 use tim_core::profile::{
     PortraitGet, PortraitGetRequest, PortraitSet, PortraitSetRequest, ProfileItem, ProfileTag,
 };
@@ -145,6 +150,76 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
         &mut n,
         "Who is online (nobody has logged in from a client yet)",
         QueryOnlineStatusRequest::new(["alice", "bob"]),
+    )
+    .await?;
+    let sent = step::<SendMsg, T>(
+        &client,
+        &mut n,
+        "Alice sends Bob a message",
+        SendMsgRequest::new("bob", client.new_msg_random(), [text("Hi Bob!")])
+            .with_from_account("alice"),
+    )
+    .await?;
+    step::<BatchSendMsg, T>(
+        &client,
+        &mut n,
+        "The admin sends one message to Alice, Bob and Carol",
+        BatchSendMsgRequest::new(
+            ["alice", "bob", "carol"],
+            client.new_msg_random(),
+            [text("Welcome!")],
+        ),
+    )
+    .await?;
+    step::<ImportMsg, T>(
+        &client,
+        &mut n,
+        "Import an old message from Bob to Alice (history from another system)",
+        ImportMsgRequest::new(
+            2,
+            "bob",
+            "alice",
+            client.new_msg_random(),
+            1_600_000_000,
+            [text("Hello from 2020")],
+        ),
+    )
+    .await?;
+    step::<GetC2cUnreadMsgNum, T>(
+        &client,
+        &mut n,
+        "How many messages Bob has not read",
+        GetC2cUnreadMsgNumRequest::new("bob"),
+    )
+    .await?;
+    step::<SetMsgRead, T>(
+        &client,
+        &mut n,
+        "Bob reads Alice's messages",
+        SetMsgReadRequest::new("bob", "alice"),
+    )
+    .await?;
+    let msg_key = sent.msg_key.clone().unwrap_or_default();
+    step::<ModifyC2cMsg, T>(
+        &client,
+        &mut n,
+        "Edit Alice's message",
+        ModifyC2cMsgRequest::new("alice", "bob", msg_key.clone())
+            .with_msg_body([text("Hi Bob! (edited)")]),
+    )
+    .await?;
+    step::<GetRoamMsg, T>(
+        &client,
+        &mut n,
+        "Read Alice and Bob's conversation back",
+        GetRoamMsgRequest::new("alice", "bob", 20, 0, 4_102_444_800),
+    )
+    .await?;
+    step::<WithdrawMsg, T>(
+        &client,
+        &mut n,
+        "Recall Alice's message",
+        WithdrawMsgRequest::new("alice", "bob", msg_key),
     )
     .await?;
     step::<Kick, T>(

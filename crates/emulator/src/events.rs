@@ -61,6 +61,20 @@ pub enum EventKind {
         /// The tags set, in request order.
         tags: Vec<String>,
     },
+    /// A one-to-one message was sent (not imported).
+    MessageSent {
+        /// The sender.
+        from: String,
+        /// The recipient.
+        to: String,
+        /// Its MsgKey.
+        msg_key: String,
+    },
+    /// A one-to-one message was recalled.
+    MessageRecalled {
+        /// Its MsgKey.
+        msg_key: String,
+    },
     /// A push to all (or to a segment) was accepted.
     PushAccepted {
         /// The push task.

@@ -13,7 +13,7 @@ use crate::config::FaultKind;
 use crate::front::{Shared, json_response};
 use crate::state::StateSnapshot;
 
-const GET_PATHS: &str = "GET /__emulator/state (or state/<section>), pushes, requests, events, endpoints, config; POST /__emulator/clock, accounts, logins, item-failures, faults";
+const GET_PATHS: &str = "GET /__emulator/state (or state/<section>), pushes, messages, requests, events, endpoints, config; POST /__emulator/clock, accounts, logins, item-failures, faults";
 
 fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::to_vec(&json!({ "error": message })).unwrap_or_default();
@@ -52,6 +52,7 @@ fn inspect(shared: &Shared, what: &str) -> Response<Full<Bytes>> {
         )),
         "requests" => ok_json(serde_json::to_vec(&crate::lock(&shared.log).entries)),
         "events" => ok_json(serde_json::to_vec(&app.events.recorded())),
+        "messages" => ok_json(serde_json::to_vec(&app.read(|s| s.messages.c2c.clone()))),
         "endpoints" => {
             let list: Vec<_> = EndpointId::ALL
                 .iter()
@@ -151,7 +152,7 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a [u8], example: &str) -> Result<T, Ref
 fn admin(shared: &Shared, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
     let app = &shared.app;
     let result = match what {
-        "state" | "pushes" | "requests" | "events" | "endpoints" | "config" => Err((
+        "state" | "pushes" | "requests" | "events" | "messages" | "endpoints" | "config" => Err((
             StatusCode::METHOD_NOT_ALLOWED,
             format!("/__emulator/{what} is read-only: use GET"),
         )),

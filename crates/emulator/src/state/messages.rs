@@ -116,8 +116,8 @@ impl Section {
 
     /// The message between `a` and `b` (either direction) with this key.
     pub(crate) fn find(&self, a: &str, b: &str, key: &str) -> Option<&Message> {
-        self.c2c.iter().find(|m| {
-            m.key == key && ((m.from == a && m.to == b) || (m.from == b && m.to == a))
-        })
+        self.c2c
+            .iter()
+            .find(|m| m.key == key && ((m.from == a && m.to == b) || (m.from == b && m.to == a)))
     }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod all_member_push;
+pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod profile;
 pub(crate) mod store;
@@ -35,6 +36,9 @@ pub(crate) struct State {
     /// Logins per platform (`openim` presence, `kick`).
     #[serde(default)]
     pub(crate) presence: presence::Section,
+    /// One-to-one messages (`openim`) and their extensions.
+    #[serde(default)]
+    pub(crate) messages: messages::Section,
     /// When each endpoint with a daily quota or a minimum spacing accepted its calls today
     /// (Unix ms), by `service/command`: the front layer's limits survive restarts.
     #[serde(default)]
@@ -60,6 +64,8 @@ pub(crate) enum Change {
     Profile(profile::Change),
     /// A change to the logins.
     Presence(presence::Change),
+    /// A change to the messages.
+    Messages(messages::Change),
     /// A call of an endpoint with a daily quota or a minimum spacing was accepted at `at`
     /// (Unix ms); entries of earlier days are dropped.
     Accepted { endpoint: String, at: u64 },
@@ -89,11 +95,13 @@ impl State {
                     self.all_member_push.forget(&a);
                     self.profile.forget(&a);
                     self.presence.forget(&a);
+                    self.messages.forget(&a);
                 }
             }
             Change::AllMemberPush(c) => self.all_member_push.apply(c),
             Change::Profile(c) => self.profile.apply(c),
             Change::Presence(c) => self.presence.apply(c),
+            Change::Messages(c) => self.messages.apply(c),
             Change::Accepted { endpoint, at } => {
                 let times = self.accepted.entry(endpoint).or_default();
                 let today = quota_day(at);
@@ -115,6 +123,7 @@ impl State {
             all_member_push: self.all_member_push.snapshot(),
             profiles: self.profile.profiles.clone(),
             logins: self.presence.logins.clone(),
+            message_count: self.messages.c2c.len(),
         }
     }
 }
@@ -132,6 +141,8 @@ pub struct StateSnapshot {
     pub profiles: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
     /// Logins per account: platform → `Online` or `PushOnline`.
     pub logins: BTreeMap<String, BTreeMap<String, String>>,
+    /// How many one-to-one messages are stored (see `GET /__emulator/messages`).
+    pub message_count: usize,
 }
 
 impl StateSnapshot {

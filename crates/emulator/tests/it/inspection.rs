@@ -39,7 +39,8 @@ async fn state_and_pushes_views_match_the_handle() {
                 "push_count": 1
             },
             "profiles": {},
-            "logins": {}
+            "logins": {},
+            "message_count": 0
         })
     );
     assert_eq!(state, serde_json::to_value(api.emu().state()).unwrap());

@@ -10,6 +10,7 @@ mod front;
 mod inspection;
 mod lifecycle;
 mod limits;
+mod messages;
 mod push;
 mod robustness;
 mod samples;
