@@ -4,6 +4,7 @@ mod client_fake;
 mod client_suite;
 mod fuzz_regressions;
 mod http_server;
+mod pager;
 mod props;
 mod redaction;
 mod retry_table;

@@ -162,6 +162,46 @@ pub(crate) enum FamilyCmd {
     /// User profiles: read and set profile fields (Tag_Profile_IM_* and Tag_Profile_Custom_*).
     #[command(subcommand)]
     Profile(ProfileCmd),
+    /// One-to-one messages: send one, read a conversation's history.
+    #[command(subcommand)]
+    Msg(MsgCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MsgCmd {
+    /// Send a one-to-one message (sendmsg). Not repeated after a failure that may have sent it.
+    Send {
+        /// The sender (an imported account, or the admin).
+        from: String,
+        /// The recipient.
+        to: String,
+        /// The message text.
+        #[arg(long, required_unless_present = "body", conflicts_with = "body")]
+        text: Option<String>,
+        /// The MsgBody as JSON (a list of elements), `-` for standard input or `@FILE`.
+        #[arg(long, value_name = "JSON")]
+        body: Option<String>,
+        /// Keep the message for offline users this many seconds (0: online users only).
+        #[arg(long, value_name = "SECS")]
+        lifetime: Option<u32>,
+    },
+    /// A conversation's messages, newest first, as JSON Lines (admin_getroammsg, page after
+    /// page).
+    History {
+        /// One account of the conversation.
+        a: String,
+        /// The other.
+        b: String,
+        /// From this time on (Unix seconds; default: the beginning).
+        #[arg(long, value_name = "UNIX", default_value_t = 0)]
+        since: i64,
+        /// Up to this time (Unix seconds; default: now).
+        #[arg(long, value_name = "UNIX")]
+        until: Option<i64>,
+        /// Messages per call.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        page: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

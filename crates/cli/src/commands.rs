@@ -16,12 +16,15 @@ use tim_core::{
 };
 
 use crate::Failure;
-use crate::args::{AccountsCmd, AttrNamesCmd, AttrsCmd, BulkArgs, ProfileCmd, PushArgs, TagsCmd};
+use crate::args::{
+    AccountsCmd, AttrNamesCmd, AttrsCmd, BulkArgs, MsgCmd, ProfileCmd, PushArgs, TagsCmd,
+};
 use crate::client::{error_envelope, failure};
 use tim_core::im_open_login_svc::{
     AccountCheck, AccountDelete, AccountIdItem, AccountImport, AccountImportItem,
     AccountImportRequest, MultiAccountImport,
 };
+use tim_core::openim::{GetRoamMsgRequest, SendMsg, SendMsgRequest};
 use tim_core::profile::{
     PortraitGet, PortraitGetRequest, PortraitSet, PortraitSetRequest, ProfileItem,
 };
@@ -375,6 +378,57 @@ pub(crate) async fn profile<T: Transport>(
                 .map(|(tag, value)| ProfileItem::new(tag.clone(), value.clone()));
             let request = PortraitSetRequest::new(user.clone(), items);
             call_and_print::<PortraitSet, T>(client, request).await
+        }
+    }
+}
+
+/// `tim msg ...`.
+pub(crate) async fn msg<T: Transport>(client: &Client<T>, cmd: &MsgCmd) -> Result<(), Failure> {
+    match cmd {
+        MsgCmd::Send {
+            from,
+            to,
+            text,
+            body,
+            lifetime,
+        } => {
+            let elements: Vec<MsgElement> = match (text, body) {
+                (Some(t), _) => vec![MsgElement::Text(TextElem::new(t.clone()))],
+                (None, b) => {
+                    let json = read_body(b.as_deref())?;
+                    serde_json::from_str(&json).map_err(|e| {
+                        Failure::Usage(format!("--body: not a list of message elements: {e}"))
+                    })?
+                }
+            };
+            let mut request = SendMsgRequest::new(to.clone(), client.new_msg_random(), elements);
+            request.from_account = Some(from.clone());
+            request.msg_life_time = *lifetime;
+            call_and_print::<SendMsg, T>(client, request).await
+        }
+        MsgCmd::History {
+            a,
+            b,
+            since,
+            until,
+            page,
+        } => {
+            let until =
+                until.unwrap_or_else(|| i64::try_from(crate::now_unix()).unwrap_or(i64::MAX));
+            let request = GetRoamMsgRequest::new(a.clone(), b.clone(), *page, *since, until);
+            let mut messages = std::pin::pin!(client.roam_messages(request));
+            while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+                match m {
+                    Ok(m) => crate::print_json_line(&m),
+                    Err(e) => {
+                        if let Some(envelope) = error_envelope(&e) {
+                            crate::print_json(&envelope);
+                        }
+                        return Err(failure(&e));
+                    }
+                }
+            }
+            Ok(())
         }
     }
 }

@@ -77,6 +77,15 @@ pub(crate) fn print_json(value: &impl serde::Serialize) {
     let _ = out.flush();
 }
 
+/// Prints a value as one line of JSON on stdout (JSON Lines).
+pub(crate) fn print_json_line(value: &impl serde::Serialize) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
 fn require_sdkappid(g: &Global) -> Result<u64, Failure> {
     g.sdkappid
         .ok_or_else(|| Failure::Usage("--sdkappid (or TIM_SDKAPPID) is required".into()))
@@ -197,6 +206,10 @@ async fn family<T: Transport + MakeTransport>(g: &Global, cmd: &FamilyCmd) -> Re
         FamilyCmd::Profile(cmd) => {
             let client = client::build::<T>(g, None).await?;
             commands::profile(&client, cmd).await
+        }
+        FamilyCmd::Msg(cmd) => {
+            let client = client::build::<T>(g, None).await?;
+            commands::msg(&client, cmd).await
         }
     }
 }

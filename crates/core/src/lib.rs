@@ -37,6 +37,7 @@ mod codec;
 mod endpoint;
 mod envelope;
 mod error;
+mod pager;
 mod ratelimit;
 mod retry;
 pub mod schema;

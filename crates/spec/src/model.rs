@@ -28,6 +28,7 @@ pub const CLIENT_METHODS: &[&str] = &[
     "new_msg_random",
     "rate_limiter",
     "retry_policy",
+    "roam_messages",
     "sdkappid",
     "send",
     "transport",

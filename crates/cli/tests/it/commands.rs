@@ -666,3 +666,43 @@ fn accounts_and_profile_bad_input_is_refused_before_sending() {
     );
     assert!(emu.handle().requests().is_empty(), "nothing was sent");
 }
+
+/// `tim msg send` then `tim msg history`: the message comes back as a JSON line, newest first.
+#[test]
+fn msg_send_then_history_as_json_lines() {
+    let emu = Emu::start(false);
+    emu.handle().import_accounts(["ann", "bob"]).unwrap();
+    for text in ["first", "second"] {
+        let out = run(emu
+            .tim()
+            .args(["msg", "send", "ann", "bob", "--text", text]));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(json(&out)["MsgKey"].is_string());
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let out = run(emu.tim().args([
+        "msg",
+        "send",
+        "ann",
+        "bob",
+        "--body",
+        r#"[{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d"}}]"#,
+    ]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(emu
+        .tim()
+        .args(["msg", "history", "bob", "ann", "--page", "2"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", stdout(&out));
+    assert_eq!(lines[0]["MsgBody"][0]["MsgType"], "TIMCustomElem");
+    assert_eq!(lines[2]["MsgBody"][0]["MsgContent"]["Text"], "first");
+    let out = run(emu
+        .tim()
+        .args(["msg", "send", "ann", "ghost", "--text", "x"]));
+    assert_eq!(code(&out), 1, "the API refuses an unknown recipient");
+    assert_eq!(json(&out)["ErrorCode"], 90012);
+}

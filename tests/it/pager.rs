@@ -1,0 +1,50 @@
+//! Pagers follow the service's continuation fields to the end, against the emulator.
+
+use futures_util::StreamExt;
+use tim_core::common::{MsgElement, TextElem};
+use tim_core::openim::{GetRoamMsgRequest, ImportMsgRequest};
+
+#[tokio::test]
+async fn roam_messages_follows_last_msg_key_to_the_end_newest_first() {
+    let emu = tim_emulator::Emulator::builder()
+        .with_rate_limits(false)
+        .with_accounts(["ann", "bob"])
+        .start()
+        .await
+        .unwrap();
+    let client = tim_reqwest::Client::builder()
+        .with_sdkappid(emu.sdkappid())
+        .with_secret_key(emu.key().clone())
+        .with_identifier(emu.admin())
+        .with_base_url_str(emu.base_url())
+        .build()
+        .unwrap();
+    for i in 0..25u32 {
+        let (from, to) = if i % 2 == 0 {
+            ("ann", "bob")
+        } else {
+            ("bob", "ann")
+        };
+        let body = [MsgElement::Text(TextElem::new(format!("m{i}")))];
+        let mut req =
+            ImportMsgRequest::new(2, from, to, 1000 + i, 1_600_000_000 + i64::from(i), body);
+        req.msg_seq = Some(i + 1);
+        client.openim().import_msg(req).await.unwrap();
+    }
+    emu.clear_requests();
+    let request = GetRoamMsgRequest::new("ann", "bob", 10, 0, 1_700_000_000);
+    let texts: Vec<String> = client
+        .roam_messages(request)
+        .map(|m| {
+            let m = m.unwrap();
+            m.msg_body[0]["MsgContent"]["Text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+        .await;
+    let expected: Vec<String> = (0..25).rev().map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, expected, "every message once, newest first");
+    assert_eq!(emu.requests().len(), 3, "pages of 10, 10 and 5");
+}
