@@ -48,3 +48,32 @@ async fn roam_messages_follows_last_msg_key_to_the_end_newest_first() {
     assert_eq!(texts, expected, "every message once, newest first");
     assert_eq!(emu.requests().len(), 3, "pages of 10, 10 and 5");
 }
+
+/// A partial success (`ActionStatus: SomeError`, `ErrorCode` 0) decodes as the answer, whose
+/// per-recipient list says who did not get the message.
+#[tokio::test]
+async fn a_partial_batch_send_decodes_with_its_failures() {
+    let emu = tim_emulator::Emulator::builder()
+        .with_rate_limits(false)
+        .with_accounts(["ann", "bob"])
+        .start()
+        .await
+        .unwrap();
+    let client = tim_reqwest::Client::builder()
+        .with_sdkappid(emu.sdkappid())
+        .with_secret_key(emu.key().clone())
+        .with_identifier(emu.admin())
+        .with_base_url_str(emu.base_url())
+        .build()
+        .unwrap();
+    let req = tim_core::openim::BatchSendMsgRequest::new(
+        ["ann", "ghost", "bob"],
+        7,
+        [MsgElement::Text(TextElem::new("hi"))],
+    );
+    let answer = client.openim().batch_send_msg(req).await.unwrap();
+    assert!(answer.msg_key.is_some());
+    assert_eq!(answer.error_list.len(), 1);
+    assert_eq!(answer.error_list[0].to_account, "ghost");
+    assert_eq!(answer.error_list[0].code, 70107);
+}

@@ -13,6 +13,9 @@ pub enum ActionStatus {
     Ok,
     /// `FAIL`.
     Fail,
+    /// `SomeError` with `ErrorCode` 0: a partial success (batchsendmsg: some recipients got
+    /// the message); the answer's per-item list says which failed.
+    SomeError,
     /// Anything else the server may send.
     Other(String),
 }
@@ -23,6 +26,7 @@ impl ActionStatus {
         match self {
             ActionStatus::Ok => "OK",
             ActionStatus::Fail => "FAIL",
+            ActionStatus::SomeError => "SomeError",
             ActionStatus::Other(s) => s,
         }
     }
@@ -46,6 +50,7 @@ impl<'de> Deserialize<'de> for ActionStatus {
         Ok(match &*s {
             "OK" => ActionStatus::Ok,
             "FAIL" => ActionStatus::Fail,
+            "SomeError" => ActionStatus::SomeError,
             _ => ActionStatus::Other(s.into_owned()),
         })
     }
@@ -59,9 +64,13 @@ pub trait Envelope {
     fn error_code(&self) -> i64;
     /// `ErrorInfo`.
     fn error_info(&self) -> &str;
-    /// Whether the answer is a success: `ActionStatus` is `OK` and `ErrorCode` is 0.
+    /// Whether the answer is a success: `ActionStatus` is `OK` (or `SomeError`, a partial
+    /// success whose per-item failures the payload lists) and `ErrorCode` is 0.
     fn is_success(&self) -> bool {
-        *self.action_status() == ActionStatus::Ok && self.error_code() == 0
+        matches!(
+            self.action_status(),
+            ActionStatus::Ok | ActionStatus::SomeError
+        ) && self.error_code() == 0
     }
 }
 

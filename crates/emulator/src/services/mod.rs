@@ -37,6 +37,7 @@ pub(crate) struct Cx<'a> {
     changes: Vec<Change>,
     events: Vec<EventKind>,
     replayed: bool,
+    partial: bool,
 }
 
 impl<'a> Cx<'a> {
@@ -56,6 +57,7 @@ impl<'a> Cx<'a> {
             changes: Vec::new(),
             events: Vec::new(),
             replayed: false,
+            partial: false,
         }
     }
 
@@ -71,6 +73,12 @@ impl<'a> Cx<'a> {
     /// call succeeds.
     pub(crate) fn stage(&mut self, change: Change) {
         self.changes.push(change);
+    }
+
+    /// Marks the answer a partial success: `ActionStatus: SomeError` with `ErrorCode` 0, as
+    /// batchsendmsg answers when some recipients failed.
+    pub(crate) fn partial(&mut self) {
+        self.partial = true;
     }
 
     /// Emits an event: dispatched only if the call succeeds and its changes are stored.
@@ -118,7 +126,16 @@ impl<E: Endpoint> Handler for Op<E> {
         }
         gate(cx, E::cost(&req))?;
         let answer = (self.call)(cx, req)?;
-        Ok(encode_success(&answer))
+        let body = encode_success(&answer);
+        const OK: &[u8] = br#"{"ActionStatus":"OK""#;
+        match body.strip_prefix(OK) {
+            Some(rest) if cx.partial => {
+                let mut partial = br#"{"ActionStatus":"SomeError""#.to_vec();
+                partial.extend_from_slice(rest);
+                Ok(partial)
+            }
+            _ => Ok(body),
+        }
     }
 }
 

@@ -263,6 +263,9 @@ fn batchsendmsg(cx: &mut Cx<'_>, req: BatchSendMsgRequest) -> Res<BatchSendMsgRe
         ));
     }
     resp.msg_key = key;
+    if !resp.error_list.is_empty() {
+        cx.partial();
+    }
     Ok(resp)
 }
 
