@@ -21,6 +21,9 @@ use tim_core::openim::{
     QueryOnlineStatus, QueryOnlineStatusRequest, SendMsg, SendMsgRequest, SetMsgRead,
     SetMsgReadRequest, WithdrawMsg, WithdrawMsgRequest,
 };
+use tim_core::openim_msg_ext_http_svc::{
+    GetKeyValues, GetKeyValuesRequest, MsgExtension, SetKeyValues, SetKeyValuesRequest,
+};
 use tim_core::profile::{
     PortraitGet, PortraitGetRequest, PortraitSet, PortraitSetRequest, ProfileItem, ProfileTag,
 };
@@ -206,6 +209,32 @@ pub(crate) async fn run<T: Transport + MakeTransport>() -> Result<(), Failure> {
         "Edit Alice's message",
         ModifyC2cMsgRequest::new("alice", "bob", msg_key.clone())
             .with_msg_body([text("Hi Bob! (edited)")]),
+    )
+    .await?;
+    let poll = step::<SendMsg, T>(
+        &client,
+        &mut n,
+        "Alice sends a poll that accepts extensions",
+        SendMsgRequest::new("bob", client.new_msg_random(), [text("Lunch at noon?")])
+            .with_from_account("alice")
+            .with_support_message_extension(1),
+    )
+    .await?;
+    let poll_key = poll.msg_key.unwrap_or_default();
+    step::<SetKeyValues, T>(
+        &client,
+        &mut n,
+        "Bob answers the poll in an extension",
+        SetKeyValuesRequest::new("bob", poll_key.clone(), 1)
+            .with_from_account("alice")
+            .with_extension_list([MsgExtension::new("bob", "yes")]),
+    )
+    .await?;
+    step::<GetKeyValues, T>(
+        &client,
+        &mut n,
+        "Read the poll's extensions",
+        GetKeyValuesRequest::new("bob", poll_key).with_from_account("alice"),
     )
     .await?;
     step::<GetRoamMsg, T>(

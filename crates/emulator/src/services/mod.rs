@@ -19,6 +19,7 @@ use crate::state::{Change, State};
 mod all_member_push;
 mod im_open_login_svc;
 mod openim;
+mod openim_msg_ext_http_svc;
 mod profile;
 
 /// What a handler sees of one call.
@@ -212,6 +213,7 @@ impl Registry {
         all_member_push::register(&mut r);
         im_open_login_svc::register(&mut r);
         openim::register(&mut r);
+        openim_msg_ext_http_svc::register(&mut r);
         profile::register(&mut r);
         r
     }

@@ -216,3 +216,83 @@ async fn batch_send_reports_each_missing_recipient_and_import_deduplicates() {
     );
     assert_eq!(h["MsgCnt"], 2);
 }
+
+#[tokio::test]
+async fn message_extensions_move_their_seq_and_need_an_extensible_message() {
+    let (api, _clock) = api().await;
+    let mut body = send("ann", "bob", 1, "poll");
+    body["SupportMessageExtension"] = json!(1);
+    let key = api.ok("openim/sendmsg", body).await["MsgKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plain = api
+        .ok("openim/sendmsg", send("ann", "bob", 2, "plain"))
+        .await["MsgKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let set = |key: &str, op: u32, pairs: Value| json!({"From_Account": "ann", "To_Account": "bob", "MsgKey": key, "OperateType": op, "ExtensionList": pairs});
+    let get = |key: &str, start: u64| json!({"From_Account": "bob", "To_Account": "ann", "MsgKey": key, "StartSeq": start});
+    let v = api
+        .ok(
+            "openim_msg_ext_http_svc/set_key_values",
+            set(
+                &key,
+                1,
+                json!([{"Key": "yes", "Value": "1"}, {"Key": "no", "Value": "0"}]),
+            ),
+        )
+        .await;
+    assert_eq!(v["ExtensionList"][0]["Extension"]["Seq"], 1);
+    api.ok(
+        "openim_msg_ext_http_svc/set_key_values",
+        set(&key, 1, json!([{"Key": "yes", "Value": "2"}])),
+    )
+    .await;
+    let v = api
+        .ok("openim_msg_ext_http_svc/get_key_values", get(&key, 0))
+        .await;
+    assert_eq!(
+        v["ExtensionList"],
+        json!([{"Key": "no", "Value": "0", "Seq": 1}, {"Key": "yes", "Value": "2", "Seq": 2}])
+    );
+    assert_eq!(
+        (v["LatestSeq"].as_u64(), v["ClearSeq"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let v = api
+        .ok("openim_msg_ext_http_svc/get_key_values", get(&key, 2))
+        .await;
+    assert_eq!(v["ExtensionList"].as_array().unwrap().len(), 1);
+    api.ok(
+        "openim_msg_ext_http_svc/set_key_values",
+        set(&key, 2, json!([{"Key": "no", "Value": ""}])),
+    )
+    .await;
+    api.ok(
+        "openim_msg_ext_http_svc/set_key_values",
+        set(&key, 3, json!([])),
+    )
+    .await;
+    let v = api
+        .ok("openim_msg_ext_http_svc/get_key_values", get(&key, 0))
+        .await;
+    assert!(v.get("ExtensionList").is_none(), "{v}");
+    assert_eq!(
+        (v["LatestSeq"].as_u64(), v["ClearSeq"].as_u64()),
+        (Some(4), Some(4))
+    );
+    api.fails(
+        "openim_msg_ext_http_svc/set_key_values",
+        set(&plain, 1, json!([{"Key": "k", "Value": "v"}])),
+        23002,
+    )
+    .await;
+    api.fails(
+        "openim_msg_ext_http_svc/get_key_values",
+        get("1_2_3", 0),
+        23004,
+    )
+    .await;
+}

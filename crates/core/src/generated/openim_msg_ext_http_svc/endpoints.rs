@@ -127,7 +127,7 @@ impl Validate for GetKeyValuesRequest {
 #[non_exhaustive]
 pub struct GetKeyValuesResponse {
     /// `ExtensionList`: Pairs in Seq order, at most 200 per answer.
-    #[serde(rename = "ExtensionList", default)]
+    #[serde(rename = "ExtensionList", default, skip_serializing_if = "Vec::is_empty")]
     pub extension_list: Vec<MsgExtension>,
     /// `CompleteFlag`: 1: every pair has been returned; 0: read on with StartSeq.
     #[serde(rename = "CompleteFlag", default, skip_serializing_if = "Option::is_none")]
@@ -354,7 +354,7 @@ impl Validate for SetKeyValuesRequest {
 #[non_exhaustive]
 pub struct SetKeyValuesResponse {
     /// `ExtensionList`: Per-key outcome: a key whose ErrorCode is not 0 was not changed.
-    #[serde(rename = "ExtensionList", default)]
+    #[serde(rename = "ExtensionList", default, skip_serializing_if = "Vec::is_empty")]
     pub extension_list: Vec<SetExtensionResult>,
 }
 impl SetKeyValuesResponse {
