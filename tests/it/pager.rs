@@ -4,8 +4,8 @@ use futures_util::StreamExt;
 use tim_core::common::{MsgElement, TextElem};
 use tim_core::openim::{GetRoamMsgRequest, ImportMsgRequest};
 
-#[tokio::test]
-async fn roam_messages_follows_last_msg_key_to_the_end_newest_first() {
+/// An emulator with accounts ann and bob, and a client of it.
+async fn emulator_and_client() -> (tim_emulator::EmulatorHandle, tim_reqwest::Client) {
     let emu = tim_emulator::Emulator::builder()
         .with_rate_limits(false)
         .with_accounts(["ann", "bob"])
@@ -19,6 +19,12 @@ async fn roam_messages_follows_last_msg_key_to_the_end_newest_first() {
         .with_base_url_str(emu.base_url())
         .build()
         .unwrap();
+    (emu, client)
+}
+
+#[tokio::test]
+async fn roam_messages_follows_last_msg_key_to_the_end_newest_first() {
+    let (emu, client) = emulator_and_client().await;
     for i in 0..25u32 {
         let (from, to) = if i % 2 == 0 {
             ("ann", "bob")
@@ -53,19 +59,7 @@ async fn roam_messages_follows_last_msg_key_to_the_end_newest_first() {
 /// per-recipient list says who did not get the message.
 #[tokio::test]
 async fn a_partial_batch_send_decodes_with_its_failures() {
-    let emu = tim_emulator::Emulator::builder()
-        .with_rate_limits(false)
-        .with_accounts(["ann", "bob"])
-        .start()
-        .await
-        .unwrap();
-    let client = tim_reqwest::Client::builder()
-        .with_sdkappid(emu.sdkappid())
-        .with_secret_key(emu.key().clone())
-        .with_identifier(emu.admin())
-        .with_base_url_str(emu.base_url())
-        .build()
-        .unwrap();
+    let (_emu, client) = emulator_and_client().await;
     let req = tim_core::openim::BatchSendMsgRequest::new(
         ["ann", "ghost", "bob"],
         7,

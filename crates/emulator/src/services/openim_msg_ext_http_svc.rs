@@ -30,6 +30,16 @@ fn message<'a>(cx: &'a Cx<'_>, from: Option<&'a str>, to: &str, key: &str) -> Re
     })
 }
 
+/// A message's extensions (none yet: empty, Seq 0).
+fn extensions_of(cx: &Cx<'_>, key: &str) -> Extensions {
+    cx.state
+        .messages
+        .extensions
+        .get(key)
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn get_key_values(cx: &mut Cx<'_>, req: GetKeyValuesRequest) -> Res<GetKeyValuesResponse> {
     let m = message(
         cx,
@@ -37,13 +47,7 @@ fn get_key_values(cx: &mut Cx<'_>, req: GetKeyValuesRequest) -> Res<GetKeyValues
         &req.to_account,
         &req.msg_key,
     )?;
-    let ext = cx
-        .state
-        .messages
-        .extensions
-        .get(&m.key)
-        .cloned()
-        .unwrap_or_default();
+    let ext = extensions_of(cx, &m.key);
     let start = req.start_seq.unwrap_or(0);
     let mut list: Vec<(&String, &(String, u64))> = ext
         .values
@@ -80,13 +84,7 @@ fn set_key_values(cx: &mut Cx<'_>, req: SetKeyValuesRequest) -> Res<SetKeyValues
         ));
     }
     let key = m.key.clone();
-    let mut ext: Extensions = cx
-        .state
-        .messages
-        .extensions
-        .get(&key)
-        .cloned()
-        .unwrap_or_default();
+    let mut ext = extensions_of(cx, &key);
     let seq = ext.latest_seq + 1;
     let mut resp = SetKeyValuesResponse::new();
     let items = req.extension_list.unwrap_or_default();
