@@ -302,7 +302,10 @@ impl App {
                 at: now,
             });
         }
-        self.commit(&mut core, changes, events, &id.to_string())?;
+        // Reads stage nothing: no name to format, nothing to store.
+        if !(changes.is_empty() && events.is_empty()) {
+            self.commit(&mut core, changes, events, &id.to_string())?;
+        }
         Ok(out)
     }
 }

@@ -40,7 +40,11 @@ impl QueryParams {
 
 /// The first of `candidates` the endpoint's page documents, else `fallback`: services answer
 /// the same situation with codes of their own (the spec lists each endpoint's).
-fn documented(id: EndpointId, candidates: &[ErrorCode], fallback: ErrorCode) -> ErrorCode {
+pub(crate) fn documented(
+    id: EndpointId,
+    candidates: &[ErrorCode],
+    fallback: ErrorCode,
+) -> ErrorCode {
     let errors = id.info().errors;
     candidates
         .iter()

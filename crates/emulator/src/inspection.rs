@@ -151,12 +151,14 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a [u8], example: &str) -> Result<T, Ref
 
 fn admin(shared: &Shared, what: &str, body: &[u8]) -> Response<Full<Bytes>> {
     let app = &shared.app;
-    let result = match what {
+    // A state section is read-only like the whole state.
+    let name = if what.starts_with("state/") {
+        "state"
+    } else {
+        what
+    };
+    let result = match name {
         "state" | "pushes" | "requests" | "events" | "messages" | "endpoints" | "config" => Err((
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("/__emulator/{what} is read-only: use GET"),
-        )),
-        _ if what.starts_with("state/") => Err((
             StatusCode::METHOD_NOT_ALLOWED,
             format!("/__emulator/{what} is read-only: use GET"),
         )),

@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use tim_core::{EndpointId, ErrorCode, RateLimit};
 
+use crate::auth::documented;
 use crate::config::Config;
 use crate::reject::{Res, reject};
 use crate::state::{State, quota_day};
@@ -125,6 +126,9 @@ pub(crate) fn spacing_and_quota(
     id: EndpointId,
     now_ms: u64,
 ) -> Res<()> {
+    if !counted(id) {
+        return Ok(());
+    }
     let rate = id.info().rate;
     let accepted = state
         .accepted
@@ -134,11 +138,8 @@ pub(crate) fn spacing_and_quota(
         let gap = u64::try_from(gap.as_millis()).unwrap_or(u64::MAX);
         if let Some(&last) = accepted.last() {
             if now_ms.saturating_sub(last) <= gap {
-                let code = if id.service() == "all_member_push" {
-                    ErrorCode::PushTooFrequent
-                } else {
-                    ErrorCode::RateLimited
-                };
+                // The endpoint's own code when its page lists one (90024 for im_push).
+                let code = documented(id, &[ErrorCode::PushTooFrequent], ErrorCode::RateLimited);
                 let info = crate::reject::sample_info(code).map_or_else(
                     || format!("calls of {id} must be more than {gap} ms apart"),
                     str::to_owned,
@@ -151,11 +152,11 @@ pub(crate) fn spacing_and_quota(
         let today = quota_day(now_ms);
         let used = accepted.iter().filter(|t| quota_day(**t) == today).count();
         if used >= quota as usize {
-            let code = if id.service() == "all_member_push" {
-                ErrorCode::DailyPushQuotaExceeded
-            } else {
-                ErrorCode::RateLimited
-            };
+            let code = documented(
+                id,
+                &[ErrorCode::DailyPushQuotaExceeded],
+                ErrorCode::RateLimited,
+            );
             return Err(reject(
                 code,
                 format!("daily quota of {quota} calls of {id} is used up"),

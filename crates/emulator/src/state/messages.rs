@@ -110,10 +110,6 @@ impl Section {
         }
     }
 
-    /// Forgets nothing: messages stay in the other party's history when an account is deleted
-    /// (chosen; the pages do not say).
-    pub(crate) fn forget(&mut self, _account: &str) {}
-
     /// The message between `a` and `b` (either direction) with this key.
     pub(crate) fn find(&self, a: &str, b: &str, key: &str) -> Option<&Message> {
         self.c2c

@@ -95,7 +95,8 @@ impl State {
                     self.all_member_push.forget(&a);
                     self.profile.forget(&a);
                     self.presence.forget(&a);
-                    self.messages.forget(&a);
+                    // Messages stay in the other party's history (chosen; the pages do not
+                    // say).
                 }
             }
             Change::AllMemberPush(c) => self.all_member_push.apply(c),
